@@ -1,0 +1,367 @@
+"""Settings for 画廊 AIGC.
+
+One module, every value read from the environment (12-factor) with a default that suits
+local development, so `make run` works on a fresh machine. Environments differ only in their
+variables. Grouped by concern; each group says which variables it reads.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+
+
+# --- typed readers (shaped like hc/settings.py): a malformed value fails at start-up ---
+
+
+def env_str(name: str, default: str = "") -> str:
+    """A string from NAME, or from the file named by NAME_FILE (secrets mounted as files)."""
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        return Path(file_name).read_text().strip()
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean, got {raw!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default or [])
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# --- core ---
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+_site_host = urlsplit(SITE_URL).hostname or "127.0.0.1"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [_site_host, "127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_q",
+    "gallery",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "aigc_site.urls"
+WSGI_APPLICATION = "aigc_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "gallery.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- database: SQLite (WAL) under var/ by default; DATABASE_URL switches (PostgreSQL, psycopg 3) ---
+
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "db.sqlite3",
+            # WAL lets the web server read while a worker writes; IMMEDIATE makes a
+            # transaction take the write lock up front, so select_for_update-style code does
+            # not deadlock on lock upgrades; the timeout rides out short write bursts.
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+            "TEST": {"NAME": env_str("SQLITE_TEST_NAME") or None},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache: local memory by default, Redis when REDIS_URL is set ---
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- queue: django-q2, ORM broker by default, Redis broker when REDIS_URL is set ---
+# timeout: the longest task is the engine's "photo, best quality" upscale of a 768x768 input
+# (realesrgan-x4plus, tiled, ~2-3 minutes on 2 cores), so a task may run 300 s.
+# retry: a task not acknowledged within 360 s is handed out again; it must exceed timeout or a
+# still-running task would be started twice. Tasks are idempotent anyway (see gallery/tasks.py).
+# max_attempts: a crashed task is re-run at most 3 times.
+
+Q_CLUSTER = {
+    "name": env_str("Q_CLUSTER_NAME", "aigc"),
+    "workers": env_int("Q_WORKERS", 4),
+    "timeout": env_int("Q_TIMEOUT", 300),
+    "retry": env_int("Q_RETRY", 360),
+    "max_attempts": 3,
+    "queue_limit": 50,
+    "bulk": 1,
+    "catch_up": False,
+    "poll": 0.2,
+    "ack_failures": True,
+    "save_limit": 1000,
+    "sync": env_bool("Q_SYNC", False),
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
+    raise ImproperlyConfigured("Q_RETRY must exceed Q_TIMEOUT, or running tasks are handed out twice")
+
+# --- object storage: django-storages S3 backend; the embedded default is SeaweedFS on 127.0.0.1 ---
+
+S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "http://127.0.0.1:8333")
+S3_ACCESS_KEY = env_str("S3_ACCESS_KEY", "devaccesskey")
+S3_SECRET_KEY = env_str("S3_SECRET_KEY", "devsecretkey123")
+S3_BUCKET = env_str("S3_BUCKET", "aigc-media")
+S3_REGION = env_str("S3_REGION", "us-east-1")
+# Private objects are served by presigned GET URLs that expire after this many seconds.
+MEDIA_URL_EXPIRY = env_int("MEDIA_URL_EXPIRY", 600)
+
+STORAGES = {
+    "default": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "endpoint_url": S3_ENDPOINT_URL or None,
+            "access_key": S3_ACCESS_KEY,
+            "secret_key": S3_SECRET_KEY,
+            "bucket_name": S3_BUCKET,
+            "region_name": S3_REGION,
+            "addressing_style": "path",
+            "signature_version": "s3v4",
+            "querystring_auth": True,
+            "querystring_expire": MEDIA_URL_EXPIRY,
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    },
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        ),
+    },
+}
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- the image API (APISpace "AI 绘画"); the offline engine serves the same protocol ---
+
+APISPACE_TOKEN = env_str("APISPACE_TOKEN")
+# With no APISpace token, the offline engine is mounted under /engine/ and used as the provider.
+ENGINE_ENABLED = env_bool("ENGINE_ENABLED", not APISPACE_TOKEN)
+ENGINE_TOKEN = env_str("ENGINE_TOKEN", "offline-engine-token")
+APISPACE_BASE_URL = env_str(
+    "APISPACE_BASE_URL",
+    f"{SITE_URL}/engine" if ENGINE_ENABLED else "https://23329.o.apispace.com",
+).rstrip("/")
+# The token the provider client sends: the real one, else the engine's own.
+PROVIDER_TOKEN = APISPACE_TOKEN or ENGINE_TOKEN
+# Only the text-to-image path is documented; the other three are configurable.
+APISPACE_PATHS = {
+    "txt2img": env_str("APISPACE_PATH_TXT2IMG", "/aigc/txt2img"),
+    "img2img": env_str("APISPACE_PATH_IMG2IMG", "/aigc/img2img"),
+    "anime": env_str("APISPACE_PATH_ANIME", "/aigc/anime"),
+    "upscale": env_str("APISPACE_PATH_UPSCALE", "/aigc/super-resolution"),
+}
+APISPACE_TASKS = {
+    "txt2img": env_str("APISPACE_TASK_TXT2IMG", "txt2img.sd"),
+    "img2img": env_str("APISPACE_TASK_IMG2IMG", "img2img.sd"),
+    "anime": env_str("APISPACE_TASK_ANIME", "img2img.anime"),
+    "upscale": env_str("APISPACE_TASK_UPSCALE", "img2img.sr"),
+}
+# Status and interrupt calls exist on the backend and the offline engine, not in APISpace's
+# documented surface: leave empty to rely on the callback and the timeout sweep alone.
+APISPACE_STATUS_PATH = env_str("APISPACE_STATUS_PATH", "/status" if ENGINE_ENABLED else "")
+APISPACE_INTERRUPT_PATH = env_str("APISPACE_INTERRUPT_PATH", "/interrupt" if ENGINE_ENABLED else "")
+PROVIDER_CONNECT_TIMEOUT = env_float("PROVIDER_CONNECT_TIMEOUT", 5.0)
+PROVIDER_READ_TIMEOUT = env_float("PROVIDER_READ_TIMEOUT", 20.0)
+# Retryable submission errors back off 5, 10, 20, 40, 80 s, then the job fails.
+PROVIDER_SUBMIT_ATTEMPTS = env_int("PROVIDER_SUBMIT_ATTEMPTS", 5)
+PROVIDER_BACKOFF_SECONDS = env_float("PROVIDER_BACKOFF_SECONDS", 5.0)
+# Signs the per-job callback token (HMAC of the job id); defaults to SECRET_KEY.
+CALLBACK_SECRET = env_str("CALLBACK_SECRET") or SECRET_KEY
+CALLBACK_MAX_BYTES = env_int("CALLBACK_MAX_BYTES", 256 * 1024)
+
+# --- ingest: where result images may be downloaded from, and how big they may be ---
+
+INGEST_ALLOWED_HOSTS = env_list(
+    "INGEST_ALLOWED_HOSTS",
+    ["ailab-huawei-cdn.nolibox.com", "ailab-1d01.obs.cn-north-4.myhuaweicloud.com"]
+    + ([urlsplit(APISPACE_BASE_URL).hostname] if ENGINE_ENABLED else []),
+)
+# Private and loopback addresses are refused unless the host is listed here explicitly (the
+# offline engine runs on 127.0.0.1, so it is listed when enabled).
+INGEST_PRIVATE_HOSTS_ALLOWED = env_list(
+    "INGEST_PRIVATE_HOSTS_ALLOWED",
+    [urlsplit(APISPACE_BASE_URL).hostname] if ENGINE_ENABLED else [],
+)
+INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 40 * 1024 * 1024)
+INGEST_CONNECT_TIMEOUT = env_float("INGEST_CONNECT_TIMEOUT", 5.0)
+INGEST_READ_TIMEOUT = env_float("INGEST_READ_TIMEOUT", 30.0)
+INGEST_MAX_REDIRECTS = 3
+
+# --- images: limits shared by uploads and ingest ---
+
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 3072 * 3072)
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
+
+# --- jobs, credits and limits ---
+
+JOB_TIMEOUT_MINUTES = env_int("JOB_TIMEOUT_MINUTES", 15)
+CREDITS_SIGNUP_GRANT = env_int("CREDITS_SIGNUP_GRANT", 50)
+CREDITS_DAILY_TOPUP = env_int("CREDITS_DAILY_TOPUP", 0)  # 0 = no daily top-up
+CREDIT_COSTS = {
+    "txt2img": env_int("CREDIT_COST_TXT2IMG", 2),
+    "img2img": env_int("CREDIT_COST_IMG2IMG", 2),
+    "anime": env_int("CREDIT_COST_ANIME", 2),
+    "upscale": env_int("CREDIT_COST_UPSCALE", 1),
+}
+JOBS_MAX_IN_FLIGHT = env_int("JOBS_MAX_IN_FLIGHT", 4)
+JOBS_MAX_PER_MINUTE = env_int("JOBS_MAX_PER_MINUTE", 10)
+
+# --- offline engine ---
+
+# Fault markers in prompts ([[fail]], [[unsafe]]...) work only when this is on: on in tests
+# and `make run`, off by default so production ignores them.
+ENGINE_FAULTS_ENABLED = env_bool("ENGINE_FAULTS_ENABLED", False)
+ENGINE_SENSITIVE_WORDS = env_list("ENGINE_SENSITIVE_WORDS", ["暴力", "violence"])
+ENGINE_SR_THREADS = env_int("ENGINE_SR_THREADS", 2)
+ENGINE_SR_TILE = env_int("ENGINE_SR_TILE", 128)
+ENGINE_SR_TILE_LARGE = env_int("ENGINE_SR_TILE_LARGE", 128)
+if ENGINE_ENABLED:
+    INSTALLED_APPS.append("engine")
+
+# --- accounts, sessions, i18n ---
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+DEMO_STAFF_USERNAME = env_str("DEMO_STAFF_USERNAME", "demo")
+DEMO_STAFF_PASSWORD = env_str("DEMO_STAFF_PASSWORD", "demo-pass-2026")
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+# --- security: production values whenever DEBUG is off ---
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+_https = SITE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = _https
+CSRF_COOKIE_SECURE = _https
+LANGUAGE_COOKIE_SECURE = _https
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _https and not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _https else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
+SECURE_HSTS_PRELOAD = _https
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+# --- logging: to stderr, the process manager collects it ---
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,31 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from gallery.views import accounts, callbacks, health, jobs, pages
+
+urlpatterns = [
+    path("", pages.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    # accounts
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("accounts/profile/", accounts.profile, name="profile"),
+    # jobs
+    path("jobs/", jobs.job_list, name="job_list"),
+    path("jobs/new/<slug:kind>/", jobs.new_job, name="new_job"),
+    path("jobs/<uuid:job_id>/", jobs.job_detail, name="job_detail"),
+    path("jobs/<uuid:job_id>/cancel/", jobs.cancel_job, name="cancel_job"),
+    # the provider's callback (authenticated by the per-job token in the URL)
+    path("callbacks/<uuid:job_id>/<str:token>/", callbacks.callback, name="callback"),
+    path("", include("gallery.urls")),
+]
+
+if settings.ENGINE_ENABLED:
+    urlpatterns.append(path("engine/", include("engine.urls")))

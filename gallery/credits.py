@@ -1,0 +1,192 @@
+"""The credit ledger: every credit that moves is one immutable CreditTransaction row.
+
+The cached balance on CreditAccount changes only here, inside the same transaction as its
+ledger row and under a row lock on the account, so concurrent debits serialise on that lock.
+Database constraints back the rules (non-negative balance, one debit and one refund per job),
+so a bug here raises instead of overdrawing or refunding twice.
+
+Lock order, everywhere: the credit account first, then the job (STYLE.md section 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import CreditAccount, CreditTransaction, Job
+
+Kind = CreditTransaction.Kind
+
+
+class CreditError(Exception):
+    """A credit operation that cannot happen; the message is safe to show the user."""
+
+
+class InsufficientCredits(CreditError):
+    def __init__(self, *, needed: int, balance: int):
+        self.needed = needed
+        self.balance = balance
+        super().__init__(
+            _("This job costs %(needed)d credits and you have %(balance)d.") % {"needed": needed, "balance": balance}
+        )
+
+
+def cost_of(kind: str) -> int:
+    return int(settings.CREDIT_COSTS[kind])
+
+
+def balance_of(user: AbstractBaseUser) -> int:
+    account = CreditAccount.objects.filter(user=user).only("balance").first()
+    return account.balance if account else 0
+
+
+def lock_account(*, user: AbstractBaseUser | None = None, user_id: int | None = None) -> CreditAccount:
+    """The user's account row, locked until this transaction ends; created on first use.
+
+    Every credit move, and every job state change that may refund, takes this lock first,
+    so the lock order is always account → job."""
+    assert transaction.get_connection().in_atomic_block, "credit moves need a transaction"
+    user_id = user_id if user_id is not None else user.pk
+    CreditAccount.objects.get_or_create(user_id=user_id)
+    return CreditAccount.objects.select_for_update().get(user_id=user_id)
+
+
+def _locked_account(user: AbstractBaseUser) -> CreditAccount:
+    return lock_account(user=user)
+
+
+def _record(
+    account: CreditAccount,
+    *,
+    kind: str,
+    amount: int,
+    job: Job | None = None,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+    is_automatic: bool = True,
+) -> CreditTransaction:
+    account.balance += amount
+    if account.balance < 0:
+        raise InsufficientCredits(needed=-amount, balance=account.balance - amount)
+    account.save(update_fields=["balance", "updated_at"])
+    return CreditTransaction.objects.create(
+        user_id=account.user_id,
+        kind=kind,
+        amount=amount,
+        balance_after=account.balance,
+        job=job,
+        actor=actor,
+        reason=str(reason)[:255],
+        is_automatic=is_automatic,
+    )
+
+
+def grant(*, user: AbstractBaseUser, amount: int, reason: str, actor: AbstractBaseUser | None = None) -> CreditTransaction:
+    """Add credits (sign-up grant, daily top-up, staff grant)."""
+    if amount <= 0:
+        raise CreditError(_("A grant must be a positive number of credits."))
+    with transaction.atomic():
+        return _record(
+            _locked_account(user), kind=Kind.GRANT, amount=amount, actor=actor, reason=reason, is_automatic=actor is None
+        )
+
+
+def grant_signup_credits(*, user: AbstractBaseUser) -> CreditTransaction | None:
+    amount = settings.CREDITS_SIGNUP_GRANT
+    if amount <= 0:
+        return None
+    return grant(user=user, amount=amount, reason="signup")
+
+
+def top_up_daily(*, user: AbstractBaseUser) -> CreditTransaction | None:
+    """Once a day, bring the balance up to CREDITS_DAILY_TOPUP (never down). A second call
+    on the same day does nothing."""
+    target = settings.CREDITS_DAILY_TOPUP
+    if target <= 0:
+        return None
+    today = timezone.localdate()
+    with transaction.atomic():
+        account = _locked_account(user)
+        if account.last_daily_topup == today:
+            return None
+        account.last_daily_topup = today
+        account.save(update_fields=["last_daily_topup", "updated_at"])
+        if account.balance >= target:
+            return None
+        return _record(account, kind=Kind.GRANT, amount=target - account.balance, reason="daily top-up")
+
+
+def debit_for_job(*, job: Job) -> CreditTransaction:
+    """Charge a new job its cost. Must run in the transaction that creates the job, so a job
+    never exists without its debit. Raises InsufficientCredits and leaves everything as it was."""
+    account = _locked_account(job.owner)
+    if account.balance < job.cost:
+        raise InsufficientCredits(needed=job.cost, balance=account.balance)
+    return _record(account, kind=Kind.DEBIT, amount=-job.cost, job=job, reason="job")
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    transaction: CreditTransaction | None
+    created: bool
+
+
+def refund_job(
+    *, job: Job, reason: str, actor: AbstractBaseUser | None = None
+) -> RefundResult:
+    """Give back what a job was charged, exactly once.
+
+    A second call (a duplicate callback, the sweep racing a late callback, a staff click)
+    finds the existing refund and returns it with created=False. The unique constraint on
+    (job, kind=refund) is the final guard if two transactions race past the check.
+    """
+    with transaction.atomic():
+        account = _locked_account(job.owner)
+        existing = CreditTransaction.objects.filter(job=job, kind=Kind.REFUND).first()
+        if existing:
+            return RefundResult(existing, created=False)
+        debit = CreditTransaction.objects.filter(job=job, kind=Kind.DEBIT).first()
+        if debit is None:
+            return RefundResult(None, created=False)
+        try:
+            with transaction.atomic():
+                row = _record(
+                    account,
+                    kind=Kind.REFUND,
+                    amount=-debit.amount,
+                    job=job,
+                    actor=actor,
+                    reason=reason,
+                    is_automatic=actor is None,
+                )
+        except IntegrityError:
+            account.refresh_from_db()
+            return RefundResult(CreditTransaction.objects.get(job=job, kind=Kind.REFUND), created=False)
+        return RefundResult(row, created=True)
+
+
+def adjust_by_staff(*, user: AbstractBaseUser, amount: int, reason: str, actor: AbstractBaseUser) -> CreditTransaction:
+    """A signed correction by staff; the reason is required and the actor recorded."""
+    if not str(reason).strip():
+        raise CreditError(_("A reason is required."))
+    if amount == 0:
+        raise CreditError(_("An adjustment of zero credits changes nothing."))
+    with transaction.atomic():
+        account = _locked_account(user)
+        if account.balance + amount < 0:
+            raise CreditError(
+                _("This would make the balance negative (%(balance)d %(amount)+d).")
+                % {"balance": account.balance, "amount": amount}
+            )
+        return _record(account, kind=Kind.ADJUSTMENT, amount=amount, actor=actor, reason=reason, is_automatic=False)
+
+
+def ledger_total(user: AbstractBaseUser) -> int:
+    """The balance recomputed from the ledger; equals the cached balance when all is well."""
+    return CreditTransaction.objects.filter(user=user).aggregate(total=Sum("amount"))["total"] or 0

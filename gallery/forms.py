@@ -1,0 +1,223 @@
+"""Forms for every input, with the API's documented limits and translated errors.
+
+Each job form's `to_params()` gives the parameters in the provider's vocabulary (text, w, h,
+num_steps...), which is what the job stores, the engine reads and the image page shows.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext_lazy as _
+
+from . import imaging
+from .models import Image
+
+PROMPT_MAX_LENGTH = 1000
+SIZE_CHOICES = [(n, f"{n}") for n in range(256, 769, 64)]
+SAMPLER_CHOICES = [
+    ("k_euler", "k_euler"),
+    ("k_euler_a", "k_euler_a"),
+    ("k_heun", "k_heun"),
+    ("klms", "klms"),
+    ("ddim", "ddim"),
+    ("plms", "plms"),
+    ("solver", "solver"),
+]
+VERSION_CHOICES = [
+    ("dreamlike_v1", _("Dreamlike (art)")),
+    ("v1.5", _("Stable Diffusion 1.5 (general)")),
+    ("anime", _("Anime")),
+]
+ANIME_STYLE_CHOICES = [
+    ("classic", _("Classic cel-shaded")),
+    ("watercolor", _("Soft watercolour")),
+    ("manga", _("Manga ink")),
+]
+# Keep in step with engine/render/superres.py MODELS (the site knows the engine only by HTTP).
+SR_MODEL_CHOICES = [
+    ("animevideov3", _("Fast — Real-ESRGAN animevideov3 (about 2 s)")),
+    ("x4plus-anime", _("Anime and illustrations — Real-ESRGAN x4plus-anime (about 40 s)")),
+    ("x4plus", _("Photo, best quality — Real-ESRGAN x4plus (about 1 minute)")),
+]
+# The API document caps generated sides at 768; a 4x result may be at most 3072 a side.
+MAX_SIDE = 768
+UPSCALE_MAX_SOURCE_SIDE = MAX_SIDE
+
+
+class SignupForm(UserCreationForm):
+    email = forms.EmailField(label=_("Email (optional)"), required=False)
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username", "email")
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = get_user_model()
+        fields = ("first_name", "email")
+        labels = {"first_name": _("Display name"), "email": _("Email")}
+
+
+class PromptFieldsMixin(forms.Form):
+    prompt = forms.CharField(
+        label=_("Prompt"),
+        max_length=PROMPT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("玫瑰花, a castle in the clouds…")}),
+        help_text=_("Chinese or English."),
+    )
+    negative_prompt = forms.CharField(
+        label=_("Negative prompt"),
+        max_length=PROMPT_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("What to avoid, e.g. cropped, blurry")}),
+    )
+
+    def clean_prompt(self) -> str:
+        prompt = " ".join(self.cleaned_data["prompt"].split())
+        if not prompt:
+            raise forms.ValidationError(_("Describe the picture you want."))
+        return prompt
+
+
+class GenerationOptionsMixin(forms.Form):
+    steps = forms.IntegerField(label=_("Steps"), min_value=5, max_value=100, initial=20)
+    guidance_scale = forms.FloatField(label=_("Guidance scale"), min_value=1.0, max_value=20.0, initial=7.5)
+    sampler = forms.ChoiceField(label=_("Sampler"), choices=SAMPLER_CHOICES, initial="k_euler")
+    seed = forms.IntegerField(
+        label=_("Seed"), min_value=-1, max_value=2**32 - 1, initial=-1, help_text=_("-1 picks a random seed.")
+    )
+    version = forms.ChoiceField(label=_("Model / style"), choices=VERSION_CHOICES, initial="dreamlike_v1")
+
+    def resolved_seed(self) -> int:
+        # -1 is resolved here, not by the provider, so "use again" and "variation" can
+        # reproduce or vary a picture exactly.
+        seed = self.cleaned_data["seed"]
+        return secrets.randbelow(2**32) if seed == -1 else seed
+
+    def options(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "num_steps": data["steps"],
+            "guidance_scale": data["guidance_scale"],
+            "sampler": data["sampler"],
+            "seed": self.resolved_seed(),
+            "version": data["version"],
+        }
+
+
+class Txt2ImgForm(PromptFieldsMixin, GenerationOptionsMixin):
+    width = forms.TypedChoiceField(label=_("Width"), choices=SIZE_CHOICES, coerce=int, initial=512)
+    height = forms.TypedChoiceField(label=_("Height"), choices=SIZE_CHOICES, coerce=int, initial=512)
+    field_order = ["prompt", "negative_prompt", "width", "height", "steps", "guidance_scale", "sampler", "seed", "version"]
+
+    def to_params(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "text": data["prompt"],
+            "negative_prompt": data["negative_prompt"],
+            "w": data["width"],
+            "h": data["height"],
+            **self.options(),
+        }
+
+
+class SourceImageMixin(forms.Form):
+    """An input picture: an upload, or one of the user's own gallery images."""
+
+    source_upload = forms.FileField(
+        label=_("Upload a picture"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+        help_text=_("PNG, JPEG or WebP."),
+    )
+    source_image = forms.ModelChoiceField(
+        label=_("…or pick one from your gallery"), queryset=Image.objects.none(), required=False
+    )
+    max_source_side: int | None = None
+
+    def __init__(self, *args: Any, owner=None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if owner is not None:
+            self.fields["source_image"].queryset = Image.objects.filter(owner=owner)
+        self.cleaned_source: imaging.CleanImage | None = None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        upload = data.get("source_upload")
+        chosen = data.get("source_image")
+        if upload and chosen:
+            raise forms.ValidationError(_("Upload a picture or pick one from your gallery, not both."))
+        if not upload and not chosen:
+            raise forms.ValidationError(_("Choose the picture to start from."))
+        if upload:
+            if upload.size > settings.UPLOAD_MAX_BYTES:
+                self.add_error("source_upload", _("The file is larger than %(mb)d MB.") % {"mb": settings.UPLOAD_MAX_BYTES // 2**20})
+                return data
+            try:
+                self.cleaned_source = imaging.clean_image(
+                    upload.read(), max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=settings.UPLOAD_MAX_BYTES
+                )
+            except imaging.ImageRejected as exc:
+                self.add_error("source_upload", str(exc))
+                return data
+            width, height = self.cleaned_source.width, self.cleaned_source.height
+        else:
+            width, height = chosen.width, chosen.height
+        if self.max_source_side and max(width, height) > self.max_source_side:
+            raise forms.ValidationError(
+                _("The picture is %(w)dx%(h)d; at most %(max)dx%(max)d is accepted here.")
+                % {"w": width, "h": height, "max": self.max_source_side}
+            )
+        return data
+
+
+class Img2ImgForm(SourceImageMixin, PromptFieldsMixin, GenerationOptionsMixin):
+    strength = forms.FloatField(
+        label=_("Strength"),
+        min_value=0.0,
+        max_value=1.0,
+        initial=0.6,
+        help_text=_("0 keeps the picture, 1 follows the prompt freely."),
+    )
+    field_order = ["source_upload", "source_image", "prompt", "negative_prompt", "strength"]
+    # The result has the source's size, which may not exceed the API's 768 cap.
+    max_source_side = MAX_SIDE
+
+    def to_params(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {"text": data["prompt"], "negative_prompt": data["negative_prompt"], "strength": data["strength"], **self.options()}
+
+
+class AnimeForm(SourceImageMixin):
+    style = forms.ChoiceField(label=_("Style"), choices=ANIME_STYLE_CHOICES, initial="classic")
+    max_source_side = MAX_SIDE
+
+    def to_params(self) -> dict[str, Any]:
+        return {"style": self.cleaned_data["style"]}
+
+
+class UpscaleForm(SourceImageMixin):
+    sr_model = forms.ChoiceField(
+        label=_("Model"), choices=SR_MODEL_CHOICES, initial="animevideov3", widget=forms.RadioSelect
+    )
+    # 4x each side: a 768x768 input gives 3072x3072, the largest result we accept.
+    max_source_side = UPSCALE_MAX_SOURCE_SIDE
+
+    def to_params(self) -> dict[str, Any]:
+        model = self.cleaned_data["sr_model"]
+        return {"sr_model": model, "is_anime": model == "x4plus-anime"}
+
+
+JOB_FORMS: dict[str, type[forms.Form]] = {
+    "txt2img": Txt2ImgForm,
+    "img2img": Img2ImgForm,
+    "anime": AnimeForm,
+    "upscale": UpscaleForm,
+}

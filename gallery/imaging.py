@@ -1,0 +1,387 @@
+"""Image bytes in, safe image bytes out: uploads, provider results, thumbnails and metadata.
+
+Pure functions over bytes. Nothing here touches models, storage or the network; `gallery/ingest.py`
+and the upload view call these and decide what to store.
+
+Two entry points check untrusted bytes, and both decode the whole first frame before they answer:
+
+- `clean_image` is for what users upload. It re-encodes the pixels so nothing from the original
+  file survives (EXIF with GPS, XMP, text chunks, trailing polyglot payloads) apart from a colour
+  profile that still matches the pixels.
+- `verify_image` is for what the image API returns. It applies the same checks but hands back the
+  provider's bytes untouched: they were made by a model, not a phone, so carry no private metadata,
+  and re-encoding a 2048x2048 super-resolution PNG costs time for nothing. The file we keep with our
+  own metadata comes from `png_with_parameters`, which re-encodes anyway.
+
+Truncated files are refused because Pillow's `ImageFile.LOAD_TRUNCATED_IMAGES` is False by default.
+We do not set that flag (it is process-wide); nothing in this project may set it to True.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL.PngImagePlugin import PngInfo
+
+ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP")
+
+THUMBNAIL_SIDES = {"thumb": 384, "preview": 1024}
+
+JPEG_QUALITY = 92
+WEBP_QUALITY = 92
+
+_CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+
+# Pillow opens phone JPEGs that carry a second picture (depth map, preview) as "MPO".
+# They are JPEGs to every browser; we keep the first picture and write a plain JPEG.
+_FORMAT_ALIASES = {"MPO": "JPEG"}
+
+# Real images in formats we do not take. We recognise them by their magic bytes only (never by
+# handing them to Pillow's other decoders) so the user hears "wrong format" instead of "not an image".
+_OTHER_IMAGE_SIGNATURES = (
+    (0, b"GIF87a"),
+    (0, b"GIF89a"),
+    (0, b"BM"),
+    (0, b"II*\x00"),
+    (0, b"MM\x00*"),
+    (4, b"ftypheic"),
+    (4, b"ftypheix"),
+    (4, b"ftypmif1"),
+    (4, b"ftypavif"),
+)
+
+_EXIF_ORIENTATION = 0x0112
+_ORIENTATIONS_THAT_SWAP_SIDES = {5, 6, 7, 8}
+
+_PARAMETER_LABELS = (
+    ("num_steps", "Steps"),
+    ("sampler", "Sampler"),
+    ("guidance_scale", "CFG scale"),
+    ("seed", "Seed"),
+    ("size", "Size"),
+    ("version", "Model"),
+    ("model", "Model type"),
+    ("strength", "Denoising strength"),
+    ("style", "Style"),
+)
+
+
+class ImageRejected(ValueError):
+    """The bytes are not an image we accept. `str(error)` is safe to show the user.
+
+    The message is formatted when it is rendered, so it comes out in the language active then.
+    """
+
+    def __init__(self, message: Any, *, code: str, params: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.params = dict(params or {})
+
+    def __str__(self) -> str:
+        return str(self.message) % self.params if self.params else str(self.message)
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    data: bytes
+    format: str
+    width: int
+    height: int
+    content_type: str
+    extension: str
+
+
+def clean_image(data: bytes, *, max_pixels: int, max_bytes: int) -> CleanImage:
+    """Check an uploaded image and re-encode it without metadata, upright, first frame only.
+
+    PNG stays PNG, JPEG stays JPEG (quality 92), WebP stays WebP. Raises `ImageRejected`.
+    Pure: calling it again on its own output gives an equivalent image.
+    """
+    image = _decode(data, max_pixels=max_pixels, max_bytes=max_bytes)
+    image_format = _canonical_format(image.format)
+    image = _upright(image)
+    icc_profile = image.info.get("icc_profile")
+    image = _normalise_mode(image, image_format=image_format)
+    encoded = _encode(
+        image,
+        image_format=image_format,
+        icc_profile=_matching_icc_profile(icc_profile, mode=image.mode),
+    )
+    return CleanImage(
+        data=encoded,
+        format=image_format,
+        width=image.width,
+        height=image.height,
+        content_type=_CONTENT_TYPES[image_format],
+        extension=_EXTENSIONS[image_format],
+    )
+
+
+def verify_image(data: bytes, *, max_pixels: int, max_bytes: int) -> CleanImage:
+    """Check an image the provider returned; the bytes come back unchanged.
+
+    Same refusals as `clean_image` (size, format, pixel cap, full decode of the first frame).
+    width and height are as displayed, i.e. after any EXIF rotation. Raises `ImageRejected`.
+    """
+    image = _decode(data, max_pixels=max_pixels, max_bytes=max_bytes)
+    image_format = _canonical_format(image.format)
+    width, height = image.size
+    if _orientation(image) in _ORIENTATIONS_THAT_SWAP_SIDES:
+        width, height = height, width
+    return CleanImage(
+        data=data,
+        format=image_format,
+        width=width,
+        height=height,
+        content_type=_CONTENT_TYPES[image_format],
+        extension=_EXTENSIONS[image_format],
+    )
+
+
+def make_webp(
+    data_or_image: bytes | CleanImage | Image.Image, *, max_side: int, quality: int = 80
+) -> tuple[bytes, int, int]:
+    """A WebP no larger than max_side on either side, upright, aspect ratio kept, never upscaled.
+
+    Expects bytes that `clean_image` or `verify_image` already accepted. Returns (webp, width, height).
+    """
+    if isinstance(data_or_image, Image.Image):
+        image = data_or_image.copy()
+    else:
+        data = data_or_image.data if isinstance(data_or_image, CleanImage) else data_or_image
+        image = _open(data)
+    try:
+        # thumbnail() lets the JPEG decoder scale down while decoding (draft), which is far
+        # cheaper than decoding full size. The box is square, so rotating afterwards is the same.
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+        raise _truncated() from error
+    image = _upright(image)
+    icc_profile = image.info.get("icc_profile")
+    image = image.convert("RGBA" if _has_alpha(image) else "RGB")
+    buffer = io.BytesIO()
+    options: dict[str, Any] = {"quality": quality, "method": 4}
+    if profile := _matching_icc_profile(icc_profile, mode=image.mode):
+        options["icc_profile"] = profile
+    image.save(buffer, "WEBP", **options)
+    return buffer.getvalue(), image.width, image.height
+
+
+def parameters_text(params: Mapping[str, Any]) -> str:
+    """The "parameters" text AUTOMATIC1111 writes into PNGs, from the provider's parameter names.
+
+    Prompt line(s), then "Negative prompt: ..." and one "Key: value, ..." line, each only when
+    there is something to say. Values with a comma, colon or newline are JSON-quoted, as A1111 does,
+    so tools that parse this text split it correctly.
+    """
+    lines = []
+    prompt = params.get("text")
+    if _is_present(prompt):
+        lines.append(str(prompt))
+    negative = params.get("negative_prompt")
+    if _is_present(negative):
+        lines.append(f"Negative prompt: {negative}")
+    values = dict(params)
+    if _is_present(params.get("w")) and _is_present(params.get("h")):
+        values["size"] = f"{params['w']}x{params['h']}"
+    else:
+        values.pop("size", None)
+    settings = [
+        f"{label}: {_setting_value(values[key])}" for key, label in _PARAMETER_LABELS if _is_present(values.get(key))
+    ]
+    if settings:
+        lines.append(", ".join(settings))
+    return "\n".join(lines)
+
+
+def png_with_parameters(data: bytes, *, params: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> bytes:
+    """The image as a PNG carrying its generation parameters, for people who download it.
+
+    Writes "parameters" (A1111 text; tEXt when it is Latin-1, otherwise iTXt so Chinese prompts
+    survive) and "aigc", an iTXt chunk with JSON {"params": ..., "extra": ...}. No other metadata
+    from the input is kept. Expects bytes that `clean_image` or `verify_image` already accepted.
+    """
+    image = _open(data)
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+        raise _truncated() from error
+    image = _upright(image)
+    icc_profile = image.info.get("icc_profile")
+    image = _normalise_mode(image, image_format="PNG")
+    chunks = PngInfo()
+    chunks.add_text("parameters", parameters_text(params))
+    document = {"params": dict(params), "extra": dict(extra or {})}
+    chunks.add_itxt("aigc", json.dumps(document, ensure_ascii=False, sort_keys=True, default=str))
+    buffer = io.BytesIO()
+    options: dict[str, Any] = {"pnginfo": chunks}
+    if profile := _matching_icc_profile(icc_profile, mode=image.mode):
+        options["icc_profile"] = profile
+    image.save(buffer, "PNG", **options)
+    return buffer.getvalue()
+
+
+def _decode(data: bytes, *, max_pixels: int, max_bytes: int) -> Image.Image:
+    """Open, check the header against our limits, then decode the first frame fully."""
+    if len(data) > max_bytes:
+        raise ImageRejected(
+            _("Images larger than %(max)s are refused."),
+            code="too_large",
+            params={"max": filesizeformat(max_bytes)},
+        )
+    # Pillow warns between MAX_IMAGE_PIXELS and twice that, and raises above it. We turn the warning
+    # into an error so our own cap can never be looser than Pillow's. catch_warnings() swaps a
+    # process-wide filter list; the worst a concurrent thread can see is this one extra filter.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = _open(data)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise _too_many_pixels(max_pixels) from error
+    # Image.open has read the header only; nothing is decoded yet, so a 20000x20000 PNG or a
+    # zlib bomb costs us a few hundred bytes of parsing before we refuse it here.
+    if image.width * image.height > max_pixels:
+        raise _too_many_pixels(max_pixels)
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+        raise _truncated() from error
+    return image
+
+
+def _open(data: bytes) -> Image.Image:
+    """Image.open restricted to our formats, so Pillow never tries its other parsers on our input."""
+    try:
+        return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise
+    except UnidentifiedImageError as error:
+        if _looks_like_other_image(data):
+            raise ImageRejected(
+                _("Only PNG, JPEG and WebP images are accepted."),
+                code="format",
+            ) from error
+        raise ImageRejected(_("This file is not an image we can read."), code="not_image") from error
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+        # The signature matched but the header is broken.
+        raise ImageRejected(_("This file is not an image we can read."), code="not_image") from error
+
+
+def _looks_like_other_image(data: bytes) -> bool:
+    return any(data[offset : offset + len(magic)] == magic for offset, magic in _OTHER_IMAGE_SIGNATURES)
+
+
+def _canonical_format(image_format: str | None) -> str:
+    canonical = _FORMAT_ALIASES.get(image_format or "", image_format or "")
+    if canonical not in ALLOWED_FORMATS:
+        raise ImageRejected(_("Only PNG, JPEG and WebP images are accepted."), code="format")
+    return canonical
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # noqa: BLE001 - see _upright
+        return 1
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply EXIF orientation; always returns a new image, so callers may change it freely."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # noqa: BLE001
+        # EXIF is attacker-controlled and Pillow's parser can fail in many ways on it. It only
+        # decides rotation here, so a broken block means "as stored", not "refuse the photo".
+        return image.copy()
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+
+
+def _normalise_mode(image: Image.Image, *, image_format: str) -> Image.Image:
+    """RGB, RGBA or L, with no metadata attached.
+
+    Encoders fall back to image.info for some metadata (Pillow's PNG writer takes the ICC profile
+    and transparency from it), so we hand them an empty info and pass what we keep explicitly.
+    """
+    if image_format == "JPEG":
+        # A JPEG source never has alpha; CMYK and YCbCr become RGB.
+        target = "L" if image.mode in ("L", "1") else "RGB"
+    elif _has_alpha(image):
+        target = "RGBA"
+    elif image.mode in ("L", "1"):
+        target = "L"
+    elif image.mode.startswith("I"):
+        # 16-bit greyscale PNG: Pillow's convert("L") clips at 255, which turns it white.
+        image = image.convert("I").point(lambda value: value * (1 / 256))
+        target = "L"
+    else:
+        target = "RGB"
+    converted = image.convert(target) if image.mode != target else image.copy()
+    converted.info = {}
+    return converted
+
+
+def _matching_icc_profile(profile: bytes | None, *, mode: str) -> bytes | None:
+    """The colour profile, if it still describes these pixels.
+
+    We keep it because dropping a wide-gamut phone photo's profile visibly shifts its colours, and a
+    profile holds colour tables and a description, not who or where. After CMYK->RGB or
+    grey->colour conversion the profile no longer fits the pixels, so it goes.
+    """
+    if not profile or len(profile) < 20:
+        return None
+    colour_space = profile[16:20]
+    if colour_space == b"RGB " and mode in ("RGB", "RGBA"):
+        return profile
+    if colour_space == b"GRAY" and mode == "L":
+        return profile
+    return None
+
+
+def _encode(image: Image.Image, *, image_format: str, icc_profile: bytes | None) -> bytes:
+    options: dict[str, Any] = {}
+    if icc_profile:
+        options["icc_profile"] = icc_profile
+    if image_format == "JPEG":
+        options["quality"] = JPEG_QUALITY
+    elif image_format == "WEBP":
+        options.update(quality=WEBP_QUALITY, method=4)
+    buffer = io.BytesIO()
+    image.save(buffer, image_format, **options)
+    return buffer.getvalue()
+
+
+def _too_many_pixels(max_pixels: int) -> ImageRejected:
+    return ImageRejected(
+        _("Images larger than %(max)s pixels are refused."),
+        code="too_many_pixels",
+        params={"max": f"{max_pixels:,}"},
+    )
+
+
+def _truncated() -> ImageRejected:
+    return ImageRejected(_("This image file is incomplete or damaged."), code="truncated")
+
+
+def _is_present(value: Any) -> bool:
+    return value is not None and value != ""
+
+
+def _setting_value(value: Any) -> str:
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    if any(mark in text for mark in (",", ":", "\n")):
+        return json.dumps(text, ensure_ascii=False)
+    return text

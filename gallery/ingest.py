@@ -1,0 +1,176 @@
+"""Ingest: turn a recorded callback into a finished job.
+
+Runs in a worker after the callback view has answered. The slow part (download, verify,
+thumbnails, upload to S3) happens outside any transaction; then, under the job's row lock,
+the image row is written and the job moves on. Safe to run any number of times: the second
+run finds the job finished (or its image present) and deletes what it had just uploaded, and
+the one-to-one Image.job column makes two images for one job impossible.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from . import credits, fetch, imaging, jobs, media
+from .callbacks import Callback, CallbackInvalid, from_body
+from .models import Image, Job, JobKind, JobStatus
+
+logger = logging.getLogger(__name__)
+
+
+class IngestRetry(Exception):
+    """A temporary failure (image host or object store down); try again later."""
+
+
+@dataclass(frozen=True)
+class StoredObjects:
+    original_key: str
+    thumb_key: str
+    preview_key: str
+    width: int
+    height: int
+    size_bytes: int
+
+    def keys(self) -> list[str]:
+        return [self.original_key, self.thumb_key, self.preview_key]
+
+
+def ingest_result(*, job_id: UUID | str) -> str:
+    """Apply the job's recorded callback; returns what happened (for logs and tests)."""
+    job = Job.objects.get(id=job_id)
+    delivery = jobs.delivery_to_apply(job)
+    if delivery is None:
+        return "nothing to apply"
+    if job.status not in (JobStatus.SUBMITTED, JobStatus.TIMED_OUT):
+        return f"already {job.status}"
+    try:
+        callback = from_body(delivery.body)
+    except CallbackInvalid as exc:  # recorded bodies were validated; keep going if one was not
+        jobs.fail(job_id=job.id, reason=f"unreadable callback: {exc}")
+        return "failed"
+    if not callback.success:
+        if job.status == JobStatus.SUBMITTED:
+            jobs.fail(job_id=job.id, reason=callback.reason or "the provider reported a failure")
+        return "failed"
+    if callback.safe is False:
+        if job.status == JobStatus.SUBMITTED:
+            jobs.mark_unsafe(job_id=job.id, reason=callback.reason or "unsafe content")
+        return "unsafe"
+    if hasattr(job, "image"):
+        return "already has its image"
+    return _deliver(job=job, callback=callback)
+
+
+def _deliver(*, job: Job, callback: Callback) -> str:
+    try:
+        stored = download_and_store(url=callback.image_url, folder=f"images/{job.owner_id}")
+    except fetch.FetchError as exc:
+        if exc.retryable:
+            raise IngestRetry(str(exc)) from exc
+        jobs.fail(job_id=job.id, reason=f"the result image could not be fetched: {exc}")
+        return "failed"
+    except imaging.ImageRejected as exc:
+        jobs.fail(job_id=job.id, reason=f"the result is not a usable image: {exc}")
+        return "failed"
+    try:
+        created = attach_image(job_id=job.id, stored=stored, callback=callback)
+    except Exception:
+        media.delete(stored.keys())
+        raise
+    if not created:
+        media.delete(stored.keys())
+        return "duplicate"
+    return "succeeded"
+
+
+def download_and_store(*, url: str, folder: str) -> StoredObjects:
+    """Fetch (SSRF-guarded), verify, make WebP thumbnails and upload all three.
+
+    Raises fetch.FetchError, imaging.ImageRejected, or IngestRetry when the object store
+    cannot take the upload (nothing is left half-written: uploaded keys are removed)."""
+    fetched = fetch.fetch(
+        url,
+        allowed_hosts=settings.INGEST_ALLOWED_HOSTS,
+        private_hosts_allowed=settings.INGEST_PRIVATE_HOSTS_ALLOWED,
+        max_bytes=settings.INGEST_MAX_BYTES,
+        connect_timeout=settings.INGEST_CONNECT_TIMEOUT,
+        read_timeout=settings.INGEST_READ_TIMEOUT,
+        max_redirects=settings.INGEST_MAX_REDIRECTS,
+    )
+    clean = imaging.verify_image(fetched.data, max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=settings.INGEST_MAX_BYTES)
+    thumb, _, _ = imaging.make_webp(clean.data, max_side=imaging.THUMBNAIL_SIDES["thumb"])
+    preview, _, _ = imaging.make_webp(clean.data, max_side=imaging.THUMBNAIL_SIDES["preview"])
+    uploaded: list[str] = []
+    try:
+        for data, extension in ((clean.data, clean.extension), (thumb, "webp"), (preview, "webp")):
+            uploaded.append(media.put(folder=folder, extension=extension, data=data))
+    except Exception as exc:
+        _delete_quietly(uploaded)
+        raise IngestRetry(f"object storage unavailable: {exc}") from exc
+    return StoredObjects(
+        original_key=uploaded[0],
+        thumb_key=uploaded[1],
+        preview_key=uploaded[2],
+        width=clean.width,
+        height=clean.height,
+        size_bytes=len(clean.data),
+    )
+
+
+def _delete_quietly(keys: list[str]) -> None:
+    try:
+        media.delete(keys)
+    except Exception:  # the store is down; the orphans are random keys nobody references
+        logger.warning("could not remove %d orphaned objects", len(keys))
+
+
+def made_by(*, job: Job, callback: Callback) -> tuple[str, bool]:
+    """Who made the pixels, for an honest label on the image page."""
+    model = (callback.request or {}).get("model") or {}
+    label = model.get("engine_label") if isinstance(model, dict) else None
+    if label:
+        return str(label), bool(model.get("procedural"))
+    if settings.ENGINE_ENABLED and settings.APISPACE_BASE_URL.startswith(settings.SITE_URL):
+        return "Offline engine", job.kind == JobKind.TXT2IMG
+    return "APISpace AI 绘画", False
+
+
+def attach_image(*, job_id: UUID | str, stored: StoredObjects, callback: Callback) -> bool:
+    """Write the Image and finish the job, under the lock; False if it was done already."""
+    owner_id = Job.objects.values_list("owner_id", flat=True).get(id=job_id)
+    with transaction.atomic():
+        credits.lock_account(user_id=owner_id)
+        job = Job.objects.select_for_update().get(id=job_id)
+        if job.status not in (JobStatus.SUBMITTED, JobStatus.TIMED_OUT) or Image.objects.filter(job=job).exists():
+            return False
+        label, procedural = made_by(job=job, callback=callback)
+        params = dict(job.params)
+        try:
+            with transaction.atomic():
+                Image.objects.create(
+                    owner_id=job.owner_id,
+                    job=job,
+                    kind=job.kind,
+                    prompt=job.prompt,
+                    negative_prompt=str(params.get("negative_prompt", "")),
+                    params=params,
+                    source_image=job.source_image,
+                    width=stored.width,
+                    height=stored.height,
+                    size_bytes=stored.size_bytes,
+                    original_key=stored.original_key,
+                    thumb_key=stored.thumb_key,
+                    preview_key=stored.preview_key,
+                    made_by=label,
+                    is_procedural=procedural,
+                    provider_duration=callback.duration,
+                )
+        except IntegrityError:
+            return False
+        jobs.succeed(job=job, duration=callback.duration)
+        return True

@@ -1,0 +1,293 @@
+"""Jobs: creation, and every change of `Job.status`.
+
+The allowed moves are the one table below; each move is a named function that locks the job
+row, re-reads its status and returns quietly when the work is already done (a duplicate
+callback, a task run twice). Nothing else in the code base writes `Job.status`.
+
+    queued ──► submitted ──► succeeded | failed | unsafe | timed_out
+       │  └──► failed (the provider refused it before accepting it)
+       └─────► cancelled
+    timed_out ──► succeeded (the picture arrived after the sweep gave up; the refund stays)
+
+Money: a job is debited in the transaction that creates it, and refunded in the transaction
+that moves it to failed, unsafe, timed_out or cancelled. Lock order: credit account, then job.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import credits
+from .models import AuditEntry, CallbackDelivery, Image, Job, JobStatus
+
+logger = logging.getLogger(__name__)
+
+S = JobStatus
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.QUEUED: frozenset({S.SUBMITTED, S.CANCELLED, S.FAILED}),
+    S.SUBMITTED: frozenset({S.SUCCEEDED, S.FAILED, S.UNSAFE, S.TIMED_OUT}),
+    # A late picture is still delivered: the user was refunded when the job timed out, and
+    # keeps both the refund and the picture (no second charge, issue 6).
+    S.TIMED_OUT: frozenset({S.SUCCEEDED}),
+}
+REFUNDED_STATUSES = frozenset({S.FAILED, S.UNSAFE, S.TIMED_OUT, S.CANCELLED})
+ACTIVE_STATUSES = (S.QUEUED, S.SUBMITTED)
+
+
+class JobError(Exception):
+    """A job operation that cannot happen; the message is safe to show the user."""
+
+
+class IllegalTransition(JobError):
+    def __init__(self, job: Job, to: str):
+        super().__init__(f"job {job.id}: {job.status} -> {to} is not allowed")
+        self.job, self.to = job, to
+
+
+class JobNotCancellable(JobError):
+    def __init__(self) -> None:
+        super().__init__(_("Only a job that is still queued can be cancelled."))
+
+
+class RateLimited(JobError):
+    pass
+
+
+def can_transition(current: str, to: str) -> bool:
+    return to in TRANSITIONS.get(current, frozenset())
+
+
+def _move(job: Job, to: str, **fields: Any) -> None:
+    """The one place that writes status; the caller holds the row lock."""
+    if not can_transition(job.status, to):
+        raise IllegalTransition(job, to)
+    job.status = to
+    now = timezone.now()
+    if to == S.SUBMITTED:
+        job.submitted_at = now
+    elif to in (S.SUCCEEDED, S.FAILED, S.UNSAFE, S.TIMED_OUT, S.CANCELLED):
+        job.finished_at = now
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.save()
+
+
+def _lock(job_id: UUID | str) -> Job:
+    return Job.objects.select_for_update().get(id=job_id)
+
+
+# --- creation ---
+
+
+def check_limits(*, owner: AbstractBaseUser) -> None:
+    """Per-user limits on jobs in flight and submissions per minute (settings)."""
+    in_flight = Job.objects.filter(owner=owner, status__in=ACTIVE_STATUSES).count()
+    if in_flight >= settings.JOBS_MAX_IN_FLIGHT:
+        raise RateLimited(
+            _("You already have %(count)d jobs running; wait for one to finish.") % {"count": in_flight}
+        )
+    recent = Job.objects.filter(owner=owner, created_at__gte=timezone.now() - timedelta(minutes=1)).count()
+    if recent >= settings.JOBS_MAX_PER_MINUTE:
+        raise RateLimited(
+            _("At most %(limit)d jobs a minute; please wait a moment.") % {"limit": settings.JOBS_MAX_PER_MINUTE}
+        )
+
+
+def create_job(
+    *,
+    owner: AbstractBaseUser,
+    kind: str,
+    params: dict[str, Any],
+    prompt: str = "",
+    source_key: str = "",
+    source_image: Image | None = None,
+) -> Job:
+    """Create a queued job, debit its cost and enqueue its submission, all or nothing.
+
+    Raises credits.InsufficientCredits or RateLimited and creates nothing. Concurrent calls
+    for one user serialise on the credit account lock, so they can never overdraw.
+    """
+    with transaction.atomic():
+        credits.top_up_daily(user=owner)
+        # Taking the account lock first also serialises the limit checks below.
+        credits.lock_account(user=owner)
+        check_limits(owner=owner)
+        job = Job.objects.create(
+            owner=owner,
+            kind=kind,
+            params=params,
+            prompt=prompt,
+            source_key=source_key,
+            source_image=source_image,
+            cost=credits.cost_of(kind),
+        )
+        credits.debit_for_job(job=job)
+        transaction.on_commit(lambda: _enqueue("gallery.tasks.submit_job", str(job.id)))
+    return job
+
+
+def _enqueue(func: str, *args: Any) -> None:
+    from django_q.tasks import async_task
+
+    async_task(func, *args)
+
+
+# --- submission ---
+
+
+def claim_for_submission(*, job_id: UUID | str) -> Job | None:
+    """Claim a queued job for the one POST to the provider; None if it is not ours to send.
+
+    A conditional update is the guard (the API has no idempotency key): of two workers
+    running the same task, exactly one gets the row; the other stops.
+    """
+    now = timezone.now()
+    claimed = Job.objects.filter(id=job_id, status=S.QUEUED, submit_claimed_at__isnull=True).update(
+        submit_claimed_at=now
+    )
+    if not claimed:
+        return None
+    return Job.objects.get(id=job_id)
+
+
+def release_claim(*, job_id: UUID | str, attempts: int) -> None:
+    """The POST certainly did not reach the provider (connection refused, 5xx, 429): let a
+    later attempt claim the job again."""
+    Job.objects.filter(id=job_id, status=S.QUEUED).update(submit_claimed_at=None, submit_attempts=attempts)
+
+
+def mark_submitted(*, job_id: UUID | str, task_id: str | None, response: Any) -> Job:
+    """queued → submitted with the provider's task id. A callback that arrived before this
+    (a fast provider) was recorded as early; it is processed now."""
+    with transaction.atomic():
+        job = _lock(job_id)
+        if job.status != S.QUEUED:
+            return job
+        _move(job, S.SUBMITTED, provider_task_id=task_id or None, provider_response=response)
+        if job.deliveries.exists():
+            transaction.on_commit(lambda: _enqueue("gallery.tasks.ingest_result", str(job.id)))
+        return job
+
+
+def record_unknown_outcome(*, job_id: UUID | str, reason: str) -> Job:
+    """The request was sent but the answer never came (read timeout). The provider may well
+    have accepted it, and the API has no idempotency key, so re-sending could pay twice.
+    We deliberately do NOT re-send: the job counts as submitted, the callback (found by its
+    per-job URL, not the task id) can still finish it, and the timeout sweep refunds it if
+    nothing comes."""
+    with transaction.atomic():
+        job = _lock(job_id)
+        if job.status != S.QUEUED:
+            return job
+        _move(job, S.SUBMITTED, provider_response={"unknown_outcome": reason})
+        if job.deliveries.exists():
+            transaction.on_commit(lambda: _enqueue("gallery.tasks.ingest_result", str(job.id)))
+        return job
+
+
+# --- callbacks ---
+
+
+def record_callback(*, job_id: UUID | str, body: dict, success: bool, safe: bool | None) -> CallbackDelivery:
+    """Keep one delivery of the provider's callback and decide what it means, under the job's
+    row lock. Duplicates and late deliveries are recorded and change nothing twice."""
+    with transaction.atomic():
+        job = _lock(job_id)
+        now = timezone.now()
+        if job.status == S.QUEUED:
+            outcome = CallbackDelivery.Outcome.EARLY
+        elif job.status == S.SUBMITTED:
+            already = job.deliveries.filter(outcome=CallbackDelivery.Outcome.APPLIED).exists()
+            outcome = CallbackDelivery.Outcome.DUPLICATE if already else CallbackDelivery.Outcome.APPLIED
+        elif job.status == S.TIMED_OUT and success and safe:
+            already = job.deliveries.filter(outcome=CallbackDelivery.Outcome.LATE).exists()
+            outcome = CallbackDelivery.Outcome.DUPLICATE if already else CallbackDelivery.Outcome.LATE
+        elif job.status == S.TIMED_OUT:
+            outcome = CallbackDelivery.Outcome.LATE
+        else:
+            outcome = CallbackDelivery.Outcome.DUPLICATE
+        delivery = CallbackDelivery.objects.create(job=job, body=body, success=success, safe=safe, outcome=outcome)
+        if job.callback_received_at is None:
+            job.callback_received_at = now
+            job.save(update_fields=["callback_received_at"])
+        if outcome == CallbackDelivery.Outcome.APPLIED or (
+            outcome == CallbackDelivery.Outcome.LATE and success and safe
+        ):
+            transaction.on_commit(lambda: _enqueue("gallery.tasks.ingest_result", str(job.id)))
+        return delivery
+
+
+def delivery_to_apply(job: Job) -> CallbackDelivery | None:
+    """The delivery that decides the job: the first one that can finish it."""
+    wanted = [CallbackDelivery.Outcome.APPLIED, CallbackDelivery.Outcome.EARLY, CallbackDelivery.Outcome.LATE]
+    return job.deliveries.filter(outcome__in=wanted).order_by("received_at", "id").first()
+
+
+# --- endings ---
+
+
+def _finish_with_refund(*, job_id: UUID | str, to: str, reason: str, actor: AbstractBaseUser | None = None) -> Job:
+    owner_id = Job.objects.values_list("owner_id", flat=True).get(id=job_id)
+    with transaction.atomic():
+        credits.lock_account(user_id=owner_id)
+        job = _lock(job_id)
+        if job.status == to or not can_transition(job.status, to):
+            return job
+        _move(job, to, error_reason=str(reason)[:2000])
+        result = credits.refund_job(job=job, reason=f"job {to}: {reason}"[:255], actor=actor)
+        if result.created:
+            AuditEntry.objects.create(
+                actor=actor, action="job.refunded", job=job, data={"status": to, "reason": str(reason)[:500]}
+            )
+        return job
+
+
+def fail(*, job_id: UUID | str, reason: str) -> Job:
+    """submitted (or queued, if the provider refused it) → failed, refunded once."""
+    return _finish_with_refund(job_id=job_id, to=S.FAILED, reason=reason)
+
+
+def mark_unsafe(*, job_id: UUID | str, reason: str) -> Job:
+    """submitted → unsafe: the picture failed the provider's audit; nothing stored, refunded."""
+    return _finish_with_refund(job_id=job_id, to=S.UNSAFE, reason=reason)
+
+
+def time_out(*, job_id: UUID | str, reason: str = "no callback in time") -> Job:
+    """submitted → timed_out, refunded. A picture arriving later is still delivered."""
+    return _finish_with_refund(job_id=job_id, to=S.TIMED_OUT, reason=reason)
+
+
+def cancel(*, job: Job, by: AbstractBaseUser) -> Job:
+    """queued → cancelled by its owner, refunded. Raises JobNotCancellable otherwise.
+
+    A job a worker has already claimed may be on the wire; it cannot be cancelled any more."""
+    if job.status != S.QUEUED or job.submit_claimed_at is not None:
+        raise JobNotCancellable()
+    result = _finish_with_refund(job_id=job.id, to=S.CANCELLED, reason="cancelled by user")
+    if result.status != S.CANCELLED:
+        raise JobNotCancellable()
+    return result
+
+
+def succeed(*, job: Job, duration: float | None) -> None:
+    """submitted|timed_out → succeeded. The caller holds the job's row lock and has just
+    attached the image in the same transaction."""
+    _move(job, S.SUCCEEDED, provider_duration=duration, error_reason="")
+
+
+def stale_submitted(*, older_than: timedelta):
+    return Job.objects.filter(status=S.SUBMITTED, submitted_at__lt=timezone.now() - older_than)
+
+
+def stale_claims(*, older_than: timedelta):
+    """Queued jobs a worker claimed and never finished sending (the worker died mid-POST)."""
+    return Job.objects.filter(status=S.QUEUED, submit_claimed_at__lt=timezone.now() - older_than)

@@ -1,0 +1,48 @@
+"""Objects in storage: random keys, presigned URLs, deletion.
+
+Everything goes through Django's default storage (the S3 backend), so the embedded SeaweedFS,
+MinIO and AWS S3 are one setting apart. Keys are random UUIDs: they reveal nothing and cannot
+be guessed, and the bucket refuses anonymous reads; a browser only ever sees presigned URLs
+that expire (MEDIA_URL_EXPIRY).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+
+def new_key(folder: str, extension: str) -> str:
+    return f"{folder}/{uuid.uuid4().hex}.{extension.lstrip('.')}"
+
+
+def put(*, folder: str, extension: str, data: bytes) -> str:
+    """Store bytes under a fresh random key; returns the key."""
+    return default_storage.save(new_key(folder, extension), ContentFile(data))
+
+
+def read(key: str) -> bytes:
+    with default_storage.open(key, "rb") as handle:
+        return handle.read()
+
+
+def url(key: str, *, expire: int | None = None) -> str:
+    """A presigned GET URL for a private object."""
+    if not key:
+        return ""
+    if expire is None:
+        return default_storage.url(key)
+    return default_storage.url(key, expire=expire)
+
+
+def delete(keys: Iterable[str]) -> None:
+    for key in keys:
+        if key:
+            default_storage.delete(key)
+
+
+def exists(key: str) -> bool:
+    return bool(key) and default_storage.exists(key)

@@ -1,0 +1,334 @@
+"""Data of the site: jobs and their callbacks, gallery images and albums, the credit ledger,
+moderation and the inspiration gallery.
+
+Rows here hold state; the rules that change it live in the domain modules (jobs.py,
+credits.py, ingest.py, moderation.py). In particular nothing but `gallery.jobs` writes
+`Job.status`, and nothing but `gallery.credits` writes the ledger or a balance.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class JobKind(models.TextChoices):
+    TXT2IMG = "txt2img", _("Text to image")
+    IMG2IMG = "img2img", _("Image to image")
+    ANIME = "anime", _("Portrait to anime")
+    UPSCALE = "upscale", _("4x super-resolution")
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SUBMITTED = "submitted", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    UNSAFE = "unsafe", _("Unsafe content")
+    TIMED_OUT = "timed_out", _("Timed out")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Job(models.Model):
+    """One call of the image API, from the form to the finished picture."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jobs")
+    kind = models.CharField(max_length=16, choices=JobKind.choices)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    # The validated form parameters, in the provider's vocabulary (text, w, h, num_steps...).
+    params = models.JSONField(default=dict)
+    # The prompt as sent (after masking), kept apart for search and display.
+    prompt = models.TextField(blank=True)
+    # Where the input picture of img2img/anime/upscale lives in our storage.
+    source_key = models.CharField(max_length=255, blank=True)
+    source_image = models.ForeignKey(
+        "Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="derived_jobs"
+    )
+    cost = models.PositiveIntegerField(default=0)
+    provider_task_id = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    provider_response = models.JSONField(null=True, blank=True)
+    submit_attempts = models.PositiveSmallIntegerField(default=0)
+    # Set when a worker claims the job for the POST; see jobs.claim_for_submission.
+    submit_claimed_at = models.DateTimeField(null=True, blank=True)
+    error_reason = models.TextField(blank=True)
+    provider_duration = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    callback_received_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # "my jobs", newest first
+            models.Index(fields=["owner", "-created_at"], name="job_owner_recent"),
+            # the timeout sweep: submitted jobs by age
+            models.Index(fields=["status", "submitted_at"], name="job_status_submitted"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (JobStatus.QUEUED, JobStatus.SUBMITTED)
+
+    @property
+    def elapsed_seconds(self) -> float | None:
+        if not self.created_at:
+            return None
+        from django.utils import timezone
+
+        end = self.finished_at or timezone.now()
+        return max(0.0, (end - self.created_at).total_seconds())
+
+
+class CallbackDelivery(models.Model):
+    """Every POST the provider made to a job's callback URL, kept for the audit."""
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", _("Applied")
+        EARLY = "early", _("Arrived before submission was recorded")
+        DUPLICATE = "duplicate", _("Duplicate")
+        LATE = "late", _("Late (after timeout)")
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="deliveries")
+    received_at = models.DateTimeField(auto_now_add=True)
+    body = models.JSONField()
+    success = models.BooleanField()
+    safe = models.BooleanField(null=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+
+
+class Image(models.Model):
+    """A picture in a user's gallery, stored in object storage under random keys."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="images")
+    # One image per job at most: this constraint is what makes ingest idempotent.
+    job = models.OneToOneField(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="image")
+    kind = models.CharField(max_length=16, choices=JobKind.choices)
+    prompt = models.TextField(blank=True)
+    negative_prompt = models.TextField(blank=True)
+    params = models.JSONField(default=dict)
+    source_image = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size_bytes = models.PositiveIntegerField(default=0)
+    original_key = models.CharField(max_length=255)
+    thumb_key = models.CharField(max_length=255, blank=True)
+    preview_key = models.CharField(max_length=255, blank=True)
+    # Who made the pixels, shown on the image page: "APISpace", "Offline engine (procedural)",
+    # "Real-ESRGAN animevideov3 x4"...
+    made_by = models.CharField(max_length=128, blank=True)
+    is_procedural = models.BooleanField(default=False)
+    provider_duration = models.FloatField(null=True, blank=True)
+    is_public = models.BooleanField(default=False)
+    is_favourite = models.BooleanField(default=False)
+    # Hidden by staff after a report: off the public and inspiration views, still the owner's.
+    is_hidden = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # the personal gallery's keyset pagination: (owner, created_at, id)
+            models.Index(fields=["owner", "-created_at", "-id"], name="image_owner_keyset"),
+            # the explore page
+            models.Index(fields=["is_public", "-created_at", "-id"], name="image_public_keyset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.id}"
+
+
+class Album(models.Model):
+    """A board: a named set of one user's images. Deleting it keeps the images."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="albums")
+    name = models.CharField(max_length=80)
+    images = models.ManyToManyField(Image, through="AlbumItem", related_name="albums")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="album_unique_name_per_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AlbumItem(models.Model):
+    album = models.ForeignKey(Album, on_delete=models.CASCADE)
+    image = models.ForeignKey(Image, on_delete=models.CASCADE)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["album", "image"], name="album_item_unique")]
+
+
+# --- credits: an append-only ledger and a cached balance, both written by gallery.credits ---
+
+
+class CreditAccount(models.Model):
+    """The cached balance of one user; changed only with its ledger row, under a row lock."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credit_account")
+    balance = models.IntegerField(default=0)
+    last_daily_topup = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="credit_balance_non_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.balance}"
+
+
+class CreditTransaction(models.Model):
+    """One immutable ledger row. Debits are negative, grants and refunds positive."""
+
+    class Kind(models.TextChoices):
+        GRANT = "grant", _("Grant")
+        DEBIT = "debit", _("Debit")
+        REFUND = "refund", _("Refund")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="credit_transactions")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.IntegerField()
+    balance_after = models.IntegerField()
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_transactions")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=255, blank=True)
+    is_automatic = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_non_negative"),
+            models.UniqueConstraint(fields=["job"], condition=Q(kind="debit"), name="ledger_one_debit_per_job"),
+            models.UniqueConstraint(fields=["job"], condition=Q(kind="refund"), name="ledger_one_refund_per_job"),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="debit", amount__lt=0, job__isnull=False)
+                    | Q(kind="refund", amount__gt=0, job__isnull=False)
+                    | Q(kind="grant", amount__gt=0)
+                    | Q(kind="adjustment")
+                ),
+                name="ledger_amount_sign_matches_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="ledger_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount:+d} → {self.balance_after}"
+
+
+# --- moderation and audit ---
+
+
+class SensitiveWord(models.Model):
+    class Mode(models.TextChoices):
+        BLOCK = "block", _("Block the prompt")
+        MASK = "mask", _("Mask the word")
+
+    word = models.CharField(max_length=64, unique=True)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.MASK)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["word"]
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class Report(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        HIDDEN = "hidden", _("Image hidden")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["image", "reporter"], name="report_once_per_user")]
+
+
+class AuditEntry(models.Model):
+    """Who did what, for staff actions and money moves (action names are dotted and stable)."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=64)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries")
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "audit entries"
+
+
+# --- inspiration gallery ---
+
+
+class Tag(models.Model):
+    slug = models.SlugField(unique=True)
+    name_zh = models.CharField(max_length=32)
+    name_en = models.CharField(max_length=32)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class InspirationEntry(models.Model):
+    """A prompt worth borrowing: one of the curated seven, or a public work staff featured."""
+
+    position = models.PositiveIntegerField(default=0)
+    prompt_zh = models.TextField(blank=True)
+    prompt_en = models.TextField(blank=True)
+    is_curated = models.BooleanField(default=False)
+    # The rendered picture (curated entries: rendered by `render_inspiration`; featured: the work).
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="inspirations")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="entries")
+    featured_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["image"], condition=Q(is_curated=False), name="inspiration_feature_once"
+            ),
+        ]
+        verbose_name_plural = "inspiration entries"
+
+    def __str__(self) -> str:
+        return (self.prompt_zh or self.prompt_en)[:40]

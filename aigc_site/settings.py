@@ -216,16 +216,20 @@ STORAGES = {
         },
     },
     "staticfiles": {
+        # Hashed, compressed files served by WhiteNoise in production (after collectstatic);
+        # plain files in development and in tests (STATIC_MANIFEST=0).
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if env_bool("STATIC_MANIFEST", not DEBUG)
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         ),
     },
 }
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# SQLite and collectstatic write under VAR_DIR; WhiteNoise warns when STATIC_ROOT is missing.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --- the image API (APISpace "AI 绘画"); the offline engine serves the same protocol ---

@@ -19,7 +19,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import CreditAccount, CreditTransaction, Job
+from .models import AuditEntry, CreditAccount, CreditTransaction, Job
 
 Kind = CreditTransaction.Kind
 
@@ -91,10 +91,25 @@ def grant(*, user: AbstractBaseUser, amount: int, reason: str, actor: AbstractBa
     """Add credits (sign-up grant, daily top-up, staff grant)."""
     if amount <= 0:
         raise CreditError(_("A grant must be a positive number of credits."))
+    if actor is not None and not str(reason).strip():
+        raise CreditError(_("A reason is required."))
     with transaction.atomic():
-        return _record(
+        row = _record(
             _locked_account(user), kind=Kind.GRANT, amount=amount, actor=actor, reason=reason, is_automatic=actor is None
         )
+        if actor is not None:
+            _audit_staff_move(row, action="credits.granted")
+        return row
+
+
+def _audit_staff_move(row: CreditTransaction, *, action: str) -> None:
+    """Staff credit moves are audited in the transaction that writes their ledger row."""
+    AuditEntry.objects.create(
+        actor=row.actor,
+        action=action,
+        job=row.job,
+        data={"user": row.user_id, "amount": row.amount, "balance_after": row.balance_after, "reason": row.reason},
+    )
 
 
 def grant_signup_credits(*, user: AbstractBaseUser) -> CreditTransaction | None:
@@ -184,7 +199,25 @@ def adjust_by_staff(*, user: AbstractBaseUser, amount: int, reason: str, actor: 
                 _("This would make the balance negative (%(balance)d %(amount)+d).")
                 % {"balance": account.balance, "amount": amount}
             )
-        return _record(account, kind=Kind.ADJUSTMENT, amount=amount, actor=actor, reason=reason, is_automatic=False)
+        row = _record(account, kind=Kind.ADJUSTMENT, amount=amount, actor=actor, reason=reason, is_automatic=False)
+        _audit_staff_move(row, action="credits.adjusted")
+        return row
+
+
+def refund_by_staff(*, job: Job, reason: str, actor: AbstractBaseUser) -> RefundResult:
+    """A manual refund of a job by staff, with a required reason; the actor is recorded.
+
+    Any job that was charged may be refunded this way, whatever its status (a refund is a
+    ledger row, not a status). Exactly once, like refund_job: if the job was refunded
+    already (automatically or by staff) nothing is written and created=False comes back.
+    The audit entry "job.refunded_manually" is written in the refund's transaction."""
+    if not str(reason).strip():
+        raise CreditError(_("A reason is required."))
+    with transaction.atomic():
+        result = refund_job(job=job, reason=reason, actor=actor)
+        if result.created:
+            _audit_staff_move(result.transaction, action="job.refunded_manually")
+        return result
 
 
 def ledger_total(user: AbstractBaseUser) -> int:

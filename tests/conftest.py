@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.core.files import storage as storage_module
+from django.utils.functional import empty
 
 from gallery import objectstore
 
@@ -60,7 +61,7 @@ def _reset_storages() -> None:
     handler = storage_module.storages
     handler._storages = {}
     handler.__dict__.pop("backends", None)
-    storage_module.default_storage._wrapped = storage_module.empty
+    storage_module.default_storage._wrapped = empty
 
 
 @pytest.fixture

@@ -1,0 +1,115 @@
+"""Settings read the environment: each switch is checked in a fresh interpreter, the way a
+deployment would start the site."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = (
+    "import django, json; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], 'db': str(s.DATABASES['default'].get('NAME')), "
+    "'broker': 'redis' if 'redis' in s.Q_CLUSTER else 'orm', 'cache': s.CACHES['default']['BACKEND'], "
+    "'timeout': s.Q_CLUSTER['timeout'], 'retry': s.Q_CLUSTER['retry'], 'base': s.APISPACE_BASE_URL, "
+    "'engine_on': s.ENGINE_ENABLED, 'storage': s.STORAGES['default']['BACKEND'], "
+    "'endpoint': s.STORAGES['default']['OPTIONS']['endpoint_url'], 'bucket': s.STORAGES['default']['OPTIONS']['bucket_name'], "
+    "'paths': s.APISPACE_PATHS, 'token': s.PROVIDER_TOKEN}))"
+)
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "APISPACE_", "S3_", "ENGINE_"))}
+    env.update({"DJANGO_SETTINGS_MODULE": "aigc_site.settings", "SECRET_KEY": "x" * 50}, **extra)
+    return env
+
+
+def _settings(**extra: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=_clean_env(**extra), capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_it_defaults_to_sqlite_under_var_and_the_orm_broker():
+    conf = _settings(VAR_DIR="/tmp/aigc-var-probe")
+    assert conf["engine"] == "django.db.backends.sqlite3"
+    assert conf["db"] == "/tmp/aigc-var-probe/db.sqlite3"
+    assert conf["broker"] == "orm"
+    assert conf["cache"].endswith("LocMemCache")
+
+
+def test_it_switches_to_postgresql_with_database_url():
+    conf = _settings(DATABASE_URL="postgres://postgres@127.0.0.1:5432/test")
+    assert conf["engine"] == "django.db.backends.postgresql"
+    assert conf["db"] == "test"
+
+
+def test_it_switches_to_the_redis_broker_and_cache_with_redis_url():
+    conf = _settings(REDIS_URL="redis://127.0.0.1:6379/3")
+    assert conf["broker"] == "redis"
+    assert conf["cache"].endswith("RedisCache")
+
+
+def test_queue_retry_exceeds_timeout():
+    conf = _settings()
+    assert conf["retry"] > conf["timeout"]
+
+
+def test_it_refuses_a_retry_not_above_the_timeout():
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=_clean_env(Q_TIMEOUT="100", Q_RETRY="100"),
+                         capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "Q_RETRY must exceed Q_TIMEOUT" in out.stderr
+
+
+def test_media_go_to_s3_and_the_endpoint_is_configurable():
+    conf = _settings(S3_ENDPOINT_URL="https://s3.example.com", S3_BUCKET="prod-media")
+    assert conf["storage"] == "storages.backends.s3.S3Storage"
+    assert conf["endpoint"] == "https://s3.example.com"
+    assert conf["bucket"] == "prod-media"
+
+
+def test_without_a_token_the_offline_engine_is_the_provider():
+    conf = _settings(SITE_URL="http://127.0.0.1:8000")
+    assert conf["engine_on"] is True
+    assert conf["base"] == "http://127.0.0.1:8000/engine"
+
+
+def test_a_real_token_switches_to_apispace_with_no_code_change():
+    conf = _settings(APISPACE_TOKEN="tok", APISPACE_PATH_UPSCALE="/aigc/sr")
+    assert conf["engine_on"] is False
+    assert conf["base"] == "https://23329.o.apispace.com"
+    assert conf["token"] == "tok"
+    assert conf["paths"]["upscale"] == "/aigc/sr"
+    assert conf["paths"]["txt2img"] == "/aigc/txt2img"
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    env = _clean_env()
+    env.pop("SECRET_KEY")
+    env.pop("DEBUG", None)
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "SECRET_KEY must be set" in out.stderr
+
+
+def test_it_rejects_a_malformed_boolean():
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=_clean_env(DEBUG="maybe"), capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "DEBUG must be a boolean" in out.stderr
+
+
+def test_check_deploy_passes_with_production_like_environment():
+    env = _clean_env(
+        SECRET_KEY="a-long-random-production-secret-" + "k" * 40,
+        DEBUG="0",
+        SITE_URL="https://aigc.example.com",
+        ALLOWED_HOSTS="aigc.example.com",
+        APISPACE_TOKEN="real-token",
+    )
+    out = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -1,0 +1,145 @@
+"""Ingest: a recorded callback becomes an image in the bucket and the gallery, once."""
+
+from __future__ import annotations
+
+import pytest
+
+from gallery import credits, ingest, jobs, tasks
+from gallery.models import CreditTransaction, Image, JobStatus
+from tests.helpers import Recorder, callback_body, png_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def image_host(settings):
+    with Recorder() as recorder:
+        settings.INGEST_ALLOWED_HOSTS = ["127.0.0.1"]
+        settings.INGEST_PRIVATE_HOSTS_ALLOWED = ["127.0.0.1"]
+        recorder.routes["/result.png"] = lambda h, b: (200, {"Content-Type": "image/png"}, png_bytes((512, 512)))
+        recorder.routes["/not-image.png"] = lambda h, b: (200, {"Content-Type": "image/png"}, b"PK\x03\x04 not a png")
+        recorder.routes["/busy.png"] = lambda h, b: (503, {}, b"")
+        yield recorder
+
+
+def _submitted(owner):
+    job = jobs.create_job(owner=owner, kind="txt2img", params={"text": "Roses", "w": 512, "h": 512}, prompt="Roses")
+    return jobs.mark_submitted(job_id=job.id, task_id=f"t-{job.id}", response={})
+
+
+def _callback(job, url: str, name: str = "success-documented"):
+    body = callback_body(name)
+    if url:
+        body["data"]["cos"] = url
+        body["data"]["cdn"] = url + "?cdn"
+    jobs.record_callback(job_id=job.id, body=body, success=body["success"], safe=body["data"].get("safe"))
+
+
+def test_it_stores_the_original_and_thumbnails_and_finishes_the_job(alice, image_host, bucket_keys):
+    job = _submitted(alice)
+    _callback(job, f"{image_host.url}/result.png")
+    assert ingest.ingest_result(job_id=job.id) == "succeeded"
+    job.refresh_from_db()
+    image = Image.objects.get(job=job)
+    assert job.status == JobStatus.SUCCEEDED
+    assert (image.width, image.height, image.owner) == (512, 512, alice)
+    keys = set(bucket_keys("images/"))
+    assert {image.original_key, image.thumb_key, image.preview_key} <= keys
+    assert image.thumb_key.endswith(".webp")
+    assert image.provider_duration == pytest.approx(3.609358310699463)
+
+
+def test_running_it_twice_gives_one_image_and_no_orphans(alice, image_host, bucket_keys):
+    job = _submitted(alice)
+    _callback(job, f"{image_host.url}/result.png")
+    ingest.ingest_result(job_id=job.id)
+    before = set(bucket_keys("images/"))
+    assert ingest.ingest_result(job_id=job.id) == "already succeeded"
+    assert Image.objects.filter(job=job).count() == 1
+    assert set(bucket_keys("images/")) == before
+
+
+def test_a_lost_race_removes_what_it_uploaded(alice, image_host, bucket_keys):
+    job = _submitted(alice)
+    _callback(job, f"{image_host.url}/result.png")
+    ingest.ingest_result(job_id=job.id)
+    before = set(bucket_keys("images/"))
+    # A second worker that downloaded before the first committed: attach refuses, keys go.
+    job.refresh_from_db()
+    stored = ingest.download_and_store(url=f"{image_host.url}/result.png", folder=f"images/{alice.pk}")
+    from gallery.callbacks import from_body
+
+    assert ingest.attach_image(job_id=job.id, stored=stored, callback=from_body(job.deliveries.first().body)) is False
+    ingest.media.delete(stored.keys())
+    assert set(bucket_keys("images/")) == before
+
+
+def test_a_failure_body_fails_the_job_with_the_reason_and_refunds_once(alice, image_host):
+    job = _submitted(alice)
+    _callback(job, "", name="failure-while-running")
+    assert ingest.ingest_result(job_id=job.id) == "failed"
+    assert ingest.ingest_result(job_id=job.id) == "already failed"
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "out of memory" in job.error_reason
+    assert CreditTransaction.objects.filter(job=job, kind="refund").count() == 1
+    assert credits.balance_of(alice) == 50
+
+
+def test_an_unsafe_body_stores_nothing_and_refunds(alice, image_host, bucket_keys):
+    job = _submitted(alice)
+    _callback(job, "", name="unsafe")
+    assert ingest.ingest_result(job_id=job.id) == "unsafe"
+    job.refresh_from_db()
+    assert job.status == JobStatus.UNSAFE
+    assert not Image.objects.filter(job=job).exists()
+    assert credits.balance_of(alice) == 50
+
+
+def test_a_non_image_result_fails_cleanly(alice, image_host, bucket_keys):
+    before = set(bucket_keys())
+    job = _submitted(alice)
+    _callback(job, f"{image_host.url}/not-image.png")
+    assert ingest.ingest_result(job_id=job.id) == "failed"
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert set(bucket_keys()) == before  # nothing half-written
+
+
+def test_an_unlisted_host_is_refused(alice, image_host, settings):
+    settings.INGEST_PRIVATE_HOSTS_ALLOWED = []
+    job = _submitted(alice)
+    _callback(job, f"{image_host.url}/result.png")
+    assert ingest.ingest_result(job_id=job.id) == "failed"
+    job.refresh_from_db()
+    assert "private" in job.error_reason.lower() or "not allowed" in job.error_reason.lower()
+
+
+def test_a_busy_image_host_is_retried_later_not_failed(alice, image_host):
+    job = _submitted(alice)
+    _callback(job, f"{image_host.url}/busy.png")
+    assert tasks.ingest_result(str(job.id)) == "retry 1"
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUBMITTED
+
+
+def test_a_late_picture_after_the_timeout_is_delivered_without_a_second_charge(alice, image_host):
+    job = _submitted(alice)
+    jobs.time_out(job_id=job.id)
+    assert credits.balance_of(alice) == 50
+    _callback(job, f"{image_host.url}/result.png")
+    assert ingest.ingest_result(job_id=job.id) == "succeeded"
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    assert Image.objects.filter(job=job).count() == 1
+    assert credits.balance_of(alice) == 50
+    assert CreditTransaction.objects.filter(job=job).count() == 2  # the debit and its refund
+
+
+def test_an_early_callback_is_applied_once_the_submission_is_recorded(alice, image_host, django_capture_on_commit_callbacks):
+    job = jobs.create_job(owner=alice, kind="txt2img", params={"text": "x"}, prompt="x")
+    _callback(job, f"{image_host.url}/result.png")
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.mark_submitted(job_id=job.id, task_id="t", response={})
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED

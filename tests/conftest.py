@@ -118,3 +118,13 @@ def alice_client(client, alice):
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def stack(s3_server):
+    """The whole site as real processes (web + worker cluster + offline engine + S3)."""
+    from tests.stack import Stack
+
+    running = Stack(s3_server).start()
+    yield running
+    running.stop()

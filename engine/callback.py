@@ -135,10 +135,10 @@ def deliver(*, url: str, body: dict[str, Any], session: requests.Session | None 
                 if 200 <= response.status_code < 300:
                     return Delivery(attempts=attempt, delivered=True, answer=response.json())
                 error = f"HTTP {response.status_code}"
+            except requests.JSONDecodeError:  # also a RequestException, so caught first
+                error = "the answer is not JSON"
             except requests.RequestException as exc:
                 error = f"{type(exc).__name__}: {exc}"[:500]
-            except ValueError:
-                error = "the answer is not JSON"
             if attempt < attempts:
                 time.sleep(interval)
     finally:

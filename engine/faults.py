@@ -32,7 +32,10 @@ What the task does:
 ==========================  ============================================================================
 
 Unknown marker names are left in the text untouched. The URL faults apply to successful,
-safe results only.
+safe results only. Super-resolution results are never audited (``safe`` is always true),
+except that an explicit ``[[unsafe]]`` is honoured so the unsafe path can be shown for every
+kind. Example, an upscale that is reported twice, 3 s late:
+``{"task": "img2img.sr", "params": {"url": "...", "fault": "twice, late:3"}, ...}``.
 """
 
 from __future__ import annotations

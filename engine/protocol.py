@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,8 @@ TASKS = {
 SAMPLERS = ("ddim", "plms", "klms", "solver", "k_euler", "k_euler_a", "k_heun")
 MIN_SIDE = 64
 MAX_SIDE = 768  # the API document's cap on generated sides; also the largest 4x source
+# The image-processing renderers need a little room (filters, 16 colour clusters).
+MIN_SOURCE_SIDE = 16
 MIN_STEPS, MAX_STEPS = 5, 100
 MAX_SEED = 2**32 - 1
 MAX_PROMPT = 2000
@@ -54,8 +57,11 @@ class PayloadInvalid(Exception):
         self.message = message
 
     def to_json(self) -> dict[str, Any]:
-        return {"success": False, "msg": f"{self.field}: {self.message}", "error": {"field": self.field,
-                                                                               "message": self.message}}
+        return {
+            "success": False,
+            "msg": f"{self.field}: {self.message}",
+            "error": {"field": self.field, "message": self.message},
+        }
 
 
 @dataclass(frozen=True)
@@ -197,6 +203,8 @@ def fetch_source(url: Any) -> tuple[bytes, int, int]:
         getattr(settings, "ENGINE_FETCH_CONNECT_TIMEOUT", 5.0),
         getattr(settings, "ENGINE_FETCH_READ_TIMEOUT", 20.0),
     )
+    # The submitter waits for our answer, so a source that drips slowly is cut off too.
+    deadline = time.monotonic() + getattr(settings, "ENGINE_FETCH_DEADLINE", 30.0)
     session = requests.Session()
     session.max_redirects = 3
     try:
@@ -209,6 +217,8 @@ def fetch_source(url: Any) -> tuple[bytes, int, int]:
                 size += len(chunk)
                 if size > max_bytes:
                     raise PayloadInvalid("url", f"the image is larger than {max_bytes // 2**20} MB")
+                if time.monotonic() > deadline:
+                    raise PayloadInvalid("url", "the image URL is too slow")
                 chunks.append(chunk)
     except requests.RequestException as exc:
         raise PayloadInvalid("url", f"the image URL is unreachable ({type(exc).__name__})") from exc
@@ -242,11 +252,13 @@ def open_source(data: bytes) -> Image.Image:
     return image
 
 
-def _source(body: dict, *, limit: int, what: str) -> tuple[bytes, dict[str, Any]]:
+def _source(body: dict, *, limit: int, what: str, minimum: int = 1) -> tuple[bytes, dict[str, Any]]:
     url = _get(body, "url")
     data, width, height = fetch_source(url)
     if max(width, height) > limit:
         raise PayloadInvalid("url", f"the picture is {width}x{height}; {what} takes at most {limit}x{limit}")
+    if min(width, height) < minimum:
+        raise PayloadInvalid("url", f"the picture is {width}x{height}; {what} needs at least {minimum}x{minimum}")
     # The measured size, whatever the submitter declared in `source_size`.
     return data, {"url": url, "source_size": [width, height]}
 
@@ -282,15 +294,14 @@ def _txt2img(body: dict) -> Submission:
         "engine_label": TXT2IMG_LABEL,
         "procedural": True,
     }
-    return Submission(kind="txt2img", task=TASKS["txt2img"], params=model, faults=found,
-                      notify_url=_notify_url(body))
+    return Submission(kind="txt2img", task=TASKS["txt2img"], params=model, faults=found, notify_url=_notify_url(body))
 
 
 def _img2img(body: dict) -> Submission:
     text, found = _prompt(body, fault_param=_get(body, "fault"))
     generation = _generation(body)
     strength = _number(body, "strength", default=0.6, low=0.0, high=1.0)
-    data, echo = _source(body, limit=MAX_SIDE, what="image-to-image")
+    data, echo = _source(body, limit=MAX_SIDE, what="image-to-image", minimum=MIN_SOURCE_SIDE)
     model = {
         "callback_url": "",
         "seed": generation["seed"],
@@ -308,8 +319,9 @@ def _img2img(body: dict) -> Submission:
         "engine_label": IMG2IMG_LABEL,
         "procedural": False,
     }
-    return Submission(kind="img2img", task=TASKS["img2img"], params=model, faults=found,
-                      notify_url=_notify_url(body), source=data)
+    return Submission(
+        kind="img2img", task=TASKS["img2img"], params=model, faults=found, notify_url=_notify_url(body), source=data
+    )
 
 
 def anime_styles() -> tuple[str, ...]:
@@ -324,7 +336,7 @@ def _anime(body: dict) -> Submission:
     styles = anime_styles()
     if style not in styles:
         raise PayloadInvalid("style", f"unknown style {style!r}; one of {', '.join(styles)}")
-    data, echo = _source(body, limit=MAX_SIDE, what="portrait-to-anime")
+    data, echo = _source(body, limit=MAX_SIDE, what="portrait-to-anime", minimum=MIN_SOURCE_SIDE)
     model = {
         "callback_url": "",
         "style": style,
@@ -332,8 +344,9 @@ def _anime(body: dict) -> Submission:
         "engine_label": f"Offline engine (anime stylisation: {style})",
         "procedural": False,
     }
-    return Submission(kind="anime", task=TASKS["anime"], params=model, faults=found,
-                      notify_url=_notify_url(body), source=data)
+    return Submission(
+        kind="anime", task=TASKS["anime"], params=model, faults=found, notify_url=_notify_url(body), source=data
+    )
 
 
 def _upscale(body: dict) -> Submission:
@@ -353,8 +366,9 @@ def _upscale(body: dict) -> Submission:
         "engine_label": superres.MODELS[model_id]["label"],
         "procedural": False,
     }
-    return Submission(kind="upscale", task=TASKS["upscale"], params=model, faults=found,
-                      notify_url=_notify_url(body), source=data)
+    return Submission(
+        kind="upscale", task=TASKS["upscale"], params=model, faults=found, notify_url=_notify_url(body), source=data
+    )
 
 
 VALIDATORS = {"txt2img": _txt2img, "img2img": _img2img, "anime": _anime, "upscale": _upscale}

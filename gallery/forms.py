@@ -87,6 +87,9 @@ class PromptFieldsMixin(forms.Form):
 
 
 class GenerationOptionsMixin(forms.Form):
+    # Shown folded under "More options" on the form: most people only write a prompt.
+    advanced_fields = ("steps", "guidance_scale", "sampler", "seed", "version")
+
     steps = forms.IntegerField(label=_("Steps"), min_value=5, max_value=100, initial=20)
     guidance_scale = forms.FloatField(label=_("Guidance scale"), min_value=1.0, max_value=20.0, initial=7.5)
     sampler = forms.ChoiceField(label=_("Sampler"), choices=SAMPLER_CHOICES, initial="k_euler")

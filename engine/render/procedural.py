@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -235,17 +235,29 @@ def _fbm(rng: np.random.Generator, h: int, w: int, cells: int = 4, octaves: int 
     return (total - lo) / max(hi - lo, 1e-6)
 
 
-def _ridge(rng: np.random.Generator, w: int, base: float, amplitude: float, roughness: int) -> np.ndarray:
-    """A 1-D skyline (y per column) from layered smooth noise: hills and mountain ridges."""
+def _ridge(
+    rng: np.random.Generator, w: int, base: float, amplitude: float, roughness: int, smooth: bool = False
+) -> np.ndarray:
+    """A 1-D skyline (y per column) from layered noise: angular for mountains, smooth for hills."""
     xs = np.arange(w, dtype=np.float32)
     y = np.full(w, base, np.float32)
     amp = amplitude
     for octave in range(roughness):
         knots = 3 + 3 * 2**octave
-        values = rng.uniform(-1.0, 1.0, knots + 1)
-        y += amp * np.interp(xs, np.linspace(0, w, knots + 1), values).astype(np.float32)
+        values = rng.uniform(-1.0, 1.0, knots + 1).astype(np.float32)
+        if smooth:  # cubic through the knots: rolling hills and dunes without kinks
+            y += amp * cv2.resize(values.reshape(1, -1), (w, 1), interpolation=cv2.INTER_CUBIC).ravel()
+        else:
+            y += amp * np.interp(xs, np.linspace(0, w, knots + 1), values).astype(np.float32)
         amp *= 0.45
     return cv2.GaussianBlur(y.reshape(1, -1), (0, 0), sigmaX=max(1.0, w / 300)).ravel()
+
+
+def _shifted(mask: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Mask moved down/right by (dy, dx) >= 0, zero-filled (np.roll would wrap edges around)."""
+    out = np.zeros_like(mask)
+    out[dy:, dx:] = mask[: mask.shape[0] - dy, : mask.shape[1] - dx]
+    return out
 
 
 def _composite(canvas: np.ndarray, color: np.ndarray | Color, alpha: np.ndarray) -> None:
@@ -282,7 +294,10 @@ class _Layer:
 
     def rect(self, x0: float, y0: float, x1: float, y1: float, fill: Color, alpha: float = 1.0) -> None:
         s = _SUPERSAMPLE
-        self.draw.rectangle([x0 * s, y0 * s, x1 * s - 1, y1 * s - 1], fill=_to255(fill, alpha))
+        # tiny pictures give sub-pixel rectangles; Pillow refuses x1 < x0, so order and clamp
+        left, right = sorted((x0 * s, x1 * s - 1))
+        top, bottom = sorted((y0 * s, y1 * s - 1))
+        self.draw.rectangle([left, top, max(left, right), max(top, bottom)], fill=_to255(fill, alpha))
 
     def line(self, points: Sequence[tuple[float, float]], fill: Color, width: float, alpha: float = 1.0) -> None:
         self.draw.line(self._pts(points), fill=_to255(fill, alpha), width=max(1, int(width * _SUPERSAMPLE)))
@@ -332,6 +347,7 @@ class _Scene:
     motifs: set[str]
     time: str  # "day" | "sunset" | "night"
     tint: Color | None  # mean colour of the colour words (gold, pink...), if any
+    sky_tint: Color | None  # the same without white/silver, which would only wash the sky out
     subject: Color  # main colour for the subject (castle walls, roses, animal)
     accent: Color
 
@@ -354,13 +370,17 @@ def _plan(prompt: str, negative_prompt: str) -> _Scene:
     if not families:
         time = ("day", "sunset")[_stable_hash(prompt) % 2]
 
-    tints = [_c(PALETTE_KEYWORDS[n].colors[0]) for n in families if "tint" in PALETTE_KEYWORDS[n].motifs]
+    tint_names = [n for n in families if "tint" in PALETTE_KEYWORDS[n].motifs]
+    tints = [_c(PALETTE_KEYWORDS[n].colors[0]) for n in tint_names]
     tint = np.mean(tints, axis=0).astype(np.float32) if tints else None
+    sky_tints = [_c(PALETTE_KEYWORDS[n].colors[0]) for n in tint_names if n != "white"]
+    sky_tint = np.mean(sky_tints, axis=0).astype(np.float32) if sky_tints else None
     subject_family = next((n for n in families if "tint" not in PALETTE_KEYWORDS[n].motifs), None)
     subject = _c(PALETTE_KEYWORDS[subject_family].colors[0]) if subject_family else _c(palette[0])
     if tint is not None:
         subject = _mix(subject, tint, 0.8)
-    return _Scene(families, palette, motifs, time, tint, subject, _c(palette[min(1, len(palette) - 1)]))
+    accent = _c(palette[min(1, len(palette) - 1)])
+    return _Scene(families, palette, motifs, time, tint, sky_tint, subject, accent)
 
 
 _SKIES: dict[str, list[tuple[float, RGB]]] = {
@@ -374,8 +394,8 @@ def _sky(scene: _Scene, h: int, w: int, horizon: float) -> np.ndarray:
     stops = []
     for pos, rgb in _SKIES[scene.time]:
         color = _c(rgb)
-        if scene.tint is not None:  # colour words tint the sky, most near the horizon
-            color = _mix(color, scene.tint, 0.18 + 0.22 * pos)
+        if scene.sky_tint is not None:  # colour words tint the sky, most near the horizon
+            color = _mix(color, scene.sky_tint, 0.12 + 0.2 * pos)
         stops.append((pos * horizon, color))
     stops.append((1.0, stops[-1][1]))
     return _vertical_gradient(h, w, stops)
@@ -423,14 +443,16 @@ def _cloud_blobs(
 ) -> None:
     """A cumulus: overlapping circles, bulging in the middle, flat-ish base, lit from above."""
     n = int(rng.integers(5, 9))
-    offsets = np.linspace(-1.0, 1.0, n)
-    for k, off in enumerate(offsets):
+    puffs = []
+    for off in np.linspace(-1.0, 1.0, n):
         r = size * (0.55 - 0.3 * abs(off)) * rng.uniform(0.8, 1.2)
-        x = cx + off * size * 1.1
-        y = cy - r * 0.55 + rng.uniform(-0.05, 0.05) * size
+        puffs.append((cx + off * size * 1.1, cy - r * 0.55 + rng.uniform(-0.05, 0.05) * size, r))
+    # shadowed undersides first, a flat base, then the sunlit tops over them: no stripes
+    for x, y, r in puffs:
         layer.ellipse(x, y + r * 0.12, r, r, shadow)
-        layer.ellipse(x - r * 0.08, y - r * 0.05, r * 0.92, r * 0.9, light if k % 2 == 0 else _mix(light, shadow, 0.15))
-    layer.rect(cx - size * 1.2, cy - size * 0.12, cx + size * 1.2, cy + size * 0.02, shadow)
+    layer.ellipse(cx, cy - size * 0.08, size * 1.25, size * 0.12, shadow)
+    for k, (x, y, r) in enumerate(puffs):
+        layer.ellipse(x - r * 0.08, y - r * 0.1, r * 0.9, r * 0.86, light if k % 2 == 0 else _mix(light, shadow, 0.12))
 
 
 def _paint_clouds(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, top: float, bottom: float) -> None:
@@ -498,7 +520,6 @@ def _paint_mountains(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator
         mask = _fill_below(h, w, line)
         _composite(canvas, color, mask)
         if snowy and layer_idx < 2:  # snow caps: a band under the ridge above a noisy snow line
-            cap = mask * _fill_below(h, w, line + h * 0.05, feather=h * 0.02)[::-1, :][::-1, :]
             cap = mask * np.clip(1.0 - (np.arange(h)[:, None] - line[None, :]) / (h * 0.05), 0, 1)
             _composite(canvas, _mix(_c((248, 250, 255)), haze, 0.3 * depth), cap * 0.9)
 
@@ -506,7 +527,9 @@ def _paint_mountains(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator
 def _paint_hills(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, horizon_y: float) -> np.ndarray:
     """Rolling foreground hills; returns the front hill line (where things stand)."""
     h, w = canvas.shape[:2]
-    if "dunes" in scene.motifs:
+    if "city" in scene.motifs:
+        grass = _c((70, 60, 100))
+    elif "dunes" in scene.motifs:
         grass = _c(PALETTE_KEYWORDS["desert"].colors[0])
     elif "snow" in scene.motifs:
         grass = _c((226, 234, 248))
@@ -519,7 +542,7 @@ def _paint_hills(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, ho
     line = horizon_y
     haze = canvas[int(horizon_y) - 1, w // 2].copy()
     for idx, depth in enumerate((0.5, 0.0)):
-        line = _ridge(rng, w, horizon_y + h * (0.02 + 0.1 * (1 - depth)), h * 0.035, 2)
+        line = _ridge(rng, w, horizon_y + h * (0.02 + 0.1 * (1 - depth)), h * 0.035, 2, smooth=True)
         shade = _mix(grass * (0.9 + 0.15 * idx), haze, 0.35 * depth)
         ys = np.arange(h, dtype=np.float32)[:, None]
         grad = np.clip((ys - line[None, :]) / (h * 0.4), 0, 1)[..., None]  # darker towards the bottom
@@ -528,37 +551,58 @@ def _paint_hills(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, ho
     return line
 
 
-def _paint_water(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, horizon_y: float) -> None:
-    """Water below the horizon: a rippled mirror of the sky, deepening towards the viewer."""
+def _paint_water(
+    canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, horizon_y: float, light_x: float
+) -> None:
+    """Water below the horizon: a rippled, softened mirror of the scene, deepening towards the
+    viewer, with a glitter path of thin dashes under the sun or moon."""
     h, w = canvas.shape[:2]
     hy = int(horizon_y)
-    depth_rows = h - hy
-    if depth_rows <= 1:
+    rows = h - hy
+    if rows <= 2:
         return
     ys = np.arange(hy, h, dtype=np.float32)
-    dist = (ys - hy) / depth_rows  # 0 at the horizon, 1 at the bottom
-    # ripples: horizontal displacement that grows towards the viewer
-    noise = _fbm(rng, depth_rows, w, cells=6, octaves=3) - 0.5
-    wobble = np.sin(ys[:, None] * (0.5 / (1 + dist[:, None] * 6)) + noise * 6.0)
-    map_x = (np.arange(w, dtype=np.float32)[None, :] + wobble * (1.0 + dist[:, None] * w * 0.012)).astype(np.float32)
-    map_y = np.broadcast_to((2 * hy - ys - 1).clip(0, h - 1)[:, None], (depth_rows, w)).astype(np.float32)
-    reflection = cv2.remap(canvas, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    dist = (ys - hy) / rows  # 0 at the horizon, 1 at the bottom
+    # Horizontally stretched noise (cells ~40 px wide, ~3 px tall) reads as ripples on water.
+    ripple = cv2.resize(
+        rng.standard_normal((max(2, rows // 3), max(2, w // 40))).astype(np.float32), (w, rows), interpolation=cv2.INTER_CUBIC
+    )
+    map_x = np.arange(w, dtype=np.float32)[None, :] + ripple * (1.0 + dist[:, None] * w * 0.01)
+    map_y = (2 * hy - ys - 1).clip(0, h - 1)[:, None] + ripple * (0.5 + dist[:, None] * 3.0)
+    reflection = cv2.remap(canvas, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    reflection = cv2.GaussianBlur(reflection, (0, 0), sigmaX=1.0, sigmaY=2.0)
     water = _c(PALETTE_KEYWORDS["water"].colors[0])
     deep = _c(PALETTE_KEYWORDS["water"].colors[1])
+    glow = _c((255, 236, 190))
     if scene.time == "night":
-        water, deep = water * 0.4, deep * 0.3
+        water, deep, glow = water * 0.35, deep * 0.3, _c((210, 215, 255))
     elif scene.time == "sunset":
-        water = _mix(water, _c((180, 90, 110)), 0.4)
+        water, glow = _mix(water, _c((170, 90, 110)), 0.45), _c((255, 200, 120))
+    if scene.tint is not None:
+        water = _mix(water, scene.tint, 0.2)
     tone = water[None, None, :] * (1 - dist[:, None, None]) + deep[None, None, :] * dist[:, None, None]
-    mix = (0.35 + 0.45 * dist)[:, None, None]
+    mix = (0.3 + 0.45 * dist)[:, None, None]
     region = reflection * (1 - mix) + tone * mix
-    # glints: thin bright dashes, denser near the horizon
-    glint = (noise > 0.28).astype(np.float32) * np.clip(1.0 - dist * 1.4, 0, 1)[:, None]
-    glint = cv2.GaussianBlur(glint, (0, 0), sigmaX=3.0, sigmaY=0.4)
-    region += glint[..., None] * 0.35
+    # glitter: the brightest ripple crests, concentrated in a widening path under the light
+    crest = np.clip((ripple - 1.1) * 1.5, 0, 1)
+    path_width = w * (0.03 + 0.12 * dist[:, None])
+    path = np.exp(-(((np.arange(w, dtype=np.float32)[None, :] - light_x) / path_width) ** 2))
+    sparkle = crest * (0.25 + 0.75 * path) * (0.5 + 0.5 * (1 - dist[:, None]))
+    region += sparkle[..., None] * glow * (0.9 if scene.time != "day" else 0.6)
     canvas[hy:] = np.clip(region, 0, 1)
-    # a soft bright seam at the horizon line
-    canvas[max(0, hy - 1) : hy + 2] = _mix(canvas[max(0, hy - 1) : hy + 2], np.ones(3, np.float32), 0.15)
+    # a thin bright line where water meets the far shore
+    canvas[max(0, hy - 1) : hy + 1] = _mix(canvas[max(0, hy - 1) : hy + 1], glow, 0.25)
+
+
+def _paint_far_shore(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, horizon_y: float) -> None:
+    """A low strip of land on the far side of the water, for things to stand on and mirror."""
+    h, w = canvas.shape[:2]
+    land = _c((70, 110, 80)) if scene.time == "day" else _c((60, 50, 80)) if scene.time == "sunset" else _c((18, 22, 44))
+    if "snow" in scene.motifs:
+        land = _mix(land, _c((230, 236, 250)), 0.6)
+    haze = canvas[int(horizon_y) - 1, w // 2].copy()
+    line = _ridge(rng, w, horizon_y - h * 0.02, h * 0.012, 3, smooth=True)
+    _composite(canvas, _mix(land, haze, 0.4), _fill_below(h, w, line))
 
 
 def _paint_castle(
@@ -577,8 +621,10 @@ def _paint_castle(
     elif scene.time == "sunset":
         wall = _mix(wall, _c((250, 160, 120)), 0.3)
     wall = _mix(wall, haze, 0.12)  # a little atmosphere: the castle is not in our face
-    shade = _shade(wall, 0.78)
-    roof = _c((70, 90, 170)) if scene.tint is None else _mix(_shade(scene.tint, 0.75), _c((60, 70, 140)), 0.3)
+    shade = _shade(wall, 0.74)
+    # roofs keep a colour of their own (a white castle with white roofs would vanish in the sky)
+    roof_words = [n for n in scene.families if n in ("red", "pink", "purple", "blue")]
+    roof = _c((64, 86, 172)) if not roof_words else _shade(_c(PALETTE_KEYWORDS[roof_words[0]].colors[0]), 0.85)
     if scene.time == "night":
         roof = roof * 0.5
     roof_shade = _shade(roof, 0.7)
@@ -695,8 +741,10 @@ def _paint_trees(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, gr
 def _draw_rose(layer: _Layer, rng: np.random.Generator, cx: float, cy: float, r: float, base: Color) -> None:
     """A stylised rose seen from above: rings of rotated petals, a spiral heart."""
     rot = rng.uniform(0, 2 * math.pi)
-    outline = _shade(base, 0.55)
-    rings = ((7, 0.58, 0.52, 0.36, 0.72), (6, 0.42, 0.44, 0.3, 0.86), (5, 0.26, 0.34, 0.24, 1.0), (4, 0.12, 0.24, 0.18, 1.12))
+    outline = _shade(base, 0.62)
+    # outer petals catch the most light; the cupped heart sits in its own shadow
+    rings = ((7, 0.58, 0.52, 0.36, 1.0), (6, 0.42, 0.44, 0.3, 0.92), (5, 0.26, 0.34, 0.24, 0.84), (4, 0.12, 0.24, 0.18, 0.74))
+    rim_color = _mix(base, _c((255, 150, 160)), 0.45)
     for ring, (count, dist, rx, ry, light) in enumerate(rings):
         for i in range(count):
             a = rot + ring * 0.45 + i * 2 * math.pi / count
@@ -706,14 +754,14 @@ def _draw_rose(layer: _Layer, rng: np.random.Generator, cx: float, cy: float, r:
             layer.polygon(petal, _shade(base, light * rng.uniform(0.94, 1.06)))
             # a lighter rim on each petal's outer edge catches the light
             rim = _ellipse_points(px + math.cos(a) * r * ry * 0.5, py + math.sin(a) * r * ry * 0.5, rx * r * 0.7, ry * r * 0.35, a + math.pi / 2)
-            layer.polygon(rim, _shade(base, light * 1.18), alpha=0.55)
+            layer.polygon(rim, _shade(rim_color, light), alpha=0.6)
     spiral = [(cx + math.cos(rot + t) * r * 0.02 * t, cy + math.sin(rot + t) * r * 0.02 * t) for t in np.linspace(0, 9, 40)]
     layer.line(spiral, _shade(base, 0.5), r * 0.035)
 
 
 def _draw_leaf(layer: _Layer, x: float, y: float, length: float, angle: float, green: Color) -> None:
     layer.polygon(_leaf_points(x, y, length, length * 0.45, angle), green)
-    layer.polygon(_leaf_points(x, y, length, length * 0.22, angle + 0.12), _shade(green, 1.18), alpha=0.5)
+    layer.polygon(_leaf_points(x, y, length, length * 0.22, angle + 0.12), _mix(green, _c((96, 178, 72)), 0.7), alpha=0.7)
     end = (x + math.cos(angle) * length * 0.9, y + math.sin(angle) * length * 0.9)
     layer.line([(x, y), end], _shade(green, 0.6), max(1.0, length * 0.03))
 
@@ -741,9 +789,14 @@ def _paint_bloom(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator) ->
     bokeh.composite_onto(canvas, blur=unit / 70)
     layer = _Layer(w, h)
     green = _c((46, 112, 60)) if scene.tint is None else _mix(_c((46, 112, 60)), scene.tint, 0.15)
-    count = int(rng.integers(4, 7))
-    # roses on a loose arc across the lower two thirds, big ones in front (drawn last)
-    spots = [(rng.uniform(0.12, 0.88) * w, rng.uniform(0.35, 0.85) * h, unit * rng.uniform(0.12, 0.22)) for _ in range(count)]
+    count = int(rng.integers(5, 8))
+    # a loose bouquet: roses spread across the width on a gentle wave, lower ones in front
+    phase = rng.uniform(0, 2 * math.pi)
+    xs = (np.arange(count) + rng.uniform(0.2, 0.8, count)) / count * 0.84 + 0.08
+    spots = [
+        (x * w, h * (0.58 + 0.14 * math.sin(phase + x * 5.0) + rng.uniform(-0.12, 0.12)), unit * rng.uniform(0.11, 0.2))
+        for x in xs
+    ]
     spots.sort(key=lambda s: s[1])
     for x, y, r in spots:
         for _ in range(3):
@@ -752,33 +805,42 @@ def _paint_bloom(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator) ->
     for x, y, r in spots:
         _draw_rose(layer, rng, x, y, r, _rose_color(scene, rng))
     shadow = np.asarray(layer.image.resize((w, h), Image.Resampling.BILINEAR), np.float32)[..., 3] / 255.0
-    shadow = np.roll(cv2.GaussianBlur(shadow, (0, 0), unit / 60), (int(unit * 0.02), int(unit * 0.015)), axis=(0, 1))
+    shadow = _shifted(cv2.GaussianBlur(shadow, (0, 0), unit / 60), int(unit * 0.02), int(unit * 0.015))
     _composite(canvas, _c((30, 0, 10)), shadow * 0.45)  # a soft drop shadow lifts the flowers
     layer.composite_onto(canvas)
 
 
 def _paint_meadow_flowers(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, ground: np.ndarray) -> None:
+    """Five-petal flowers scattered over the grass, bigger towards the viewer; for rose
+    prompts the near ones are roses."""
     h, w = canvas.shape[:2]
     unit = min(w, h)
     layer = _Layer(w, h)
-    big = "flowers" in scene.motifs
-    count = int((40 if big else 60) * w / max(w, h))
-    for _ in range(count):
+    roses = "flowers" in scene.motifs
+    # green petals on green grass read as cabbages: flowers take the prompt's non-green colours
+    flower_colors = [c for c in scene.palette if not (c[1] > c[0] and c[1] > c[2])] or [(246, 170, 190)]
+    spots = []
+    for _ in range(int(70 * w / max(w, h))):
         x = rng.uniform(0, w)
         top = float(ground[int(np.clip(x, 0, w - 1))])
-        y = rng.uniform(top + unit * 0.03, h)
-        near = (y - top) / max(1.0, h - top)  # 0 far, 1 near: nearer flowers are bigger
-        r = unit * (0.008 + 0.035 * near**1.5) * (1.6 if big else 1.0)
-        color = _rose_color(scene, rng) if big else _c(scene.palette[int(rng.integers(0, len(scene.palette)))])
-        if scene.time == "night":
-            color = color * 0.55
-        if big and r > unit * 0.025:
-            _draw_rose(layer, rng, x, y, r, color)
+        y = rng.uniform(top + unit * 0.02, h + unit * 0.02)
+        spots.append((y, x, (y - top) / max(1.0, h - top)))  # depth 0 far .. 1 near
+    for y, x, near in sorted(spots):  # far first, so near flowers overlap far ones
+        r = unit * (0.006 + 0.03 * near**1.6)
+        if roses and rng.random() < 0.75:
+            color = _rose_color(scene, rng)
         else:
-            for k in range(5):
-                a = k * 2 * math.pi / 5
-                layer.ellipse(x + math.cos(a) * r * 0.6, y + math.sin(a) * r * 0.6, r * 0.55, r * 0.55, color)
-            layer.ellipse(x, y, r * 0.35, r * 0.35, _c((255, 220, 120)))
+            color = _c(flower_colors[int(rng.integers(0, len(flower_colors)))])
+        if scene.time == "night":
+            color = color * 0.5
+        layer.line([(x, y), (x + r * 0.2, y + r * 2.2)], _c((50, 110, 50)) * (0.5 if scene.time == "night" else 1), r * 0.18)
+        if roses and r > unit * 0.028 and rng.random() < 0.4:
+            _draw_rose(layer, rng, x, y, r * 1.3, color)
+            continue
+        for k in range(5):
+            a = k * 2 * math.pi / 5 + rng.uniform(0, 0.6)
+            layer.ellipse(x + math.cos(a) * r * 0.55, y + math.sin(a) * r * 0.55, r * 0.5, r * 0.5, _shade(color, 0.92 + 0.04 * k))
+        layer.ellipse(x, y, r * 0.3, r * 0.3, _c((255, 214, 110)))
     layer.composite_onto(canvas)
 
 
@@ -788,11 +850,15 @@ def _paint_animal(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, k
     s = min(w, h) * 0.22
     fur = _c(PALETTE_KEYWORDS[kind].colors[0])
     belly = _c(PALETTE_KEYWORDS[kind].colors[1])
+    ear_inside = belly if kind == "rabbit" else _shade(fur, 0.7)
+    if kind == "rabbit":  # cream belly; the pink is for the inside of the ears
+        belly = _c((255, 250, 242))
     if scene.tint is not None:
         fur = _mix(fur, scene.tint, 0.35)
-    if scene.time in ("night", "sunset"):  # backlit: a warm-edged silhouette reads best
+    if scene.time in ("night", "sunset"):  # backlit by the sky: a silhouette reads best
         fur, belly = _mix(fur * 0.18, _c((20, 10, 30)), 0.5), _mix(fur * 0.3, _c((40, 20, 40)), 0.5)
-    dark = _shade(fur, 0.7)
+        ear_inside = _shade(fur, 0.7)
+    dark = ear_inside
     layer = _Layer(w, h)
     y = ground_y
     # tail first (behind the body)
@@ -811,7 +877,7 @@ def _paint_animal(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, k
     if kind == "rabbit":
         for dx, tilt in ((-0.1, -0.15), (0.08, 0.2)):
             layer.polygon(_ellipse_points(x + dx * s, head_y - s * 0.32, s * 0.07, s * 0.26, tilt), fur)
-            layer.polygon(_ellipse_points(x + dx * s, head_y - s * 0.3, s * 0.035, s * 0.18, tilt), belly)
+            layer.polygon(_ellipse_points(x + dx * s, head_y - s * 0.3, s * 0.035, s * 0.18, tilt), ear_inside)
     else:
         ear_h = 0.3 if kind == "fox" else 0.22
         for side in (-1, 1):
@@ -824,21 +890,24 @@ def _paint_animal(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, k
 
 
 def _paint_dunes(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, horizon_y: float) -> np.ndarray:
+    """Three rows of smooth dunes, each lit on its crest and darkening down its flank."""
     h, w = canvas.shape[:2]
     sand = _c(PALETTE_KEYWORDS["desert"].colors[0])
     if scene.time == "sunset":
         sand = _mix(sand, _c((230, 120, 90)), 0.35)
     elif scene.time == "night":
-        sand = sand * 0.35
+        sand = _mix(sand * 0.3, _c((40, 40, 90)), 0.3)
+    haze = canvas[int(horizon_y) - 1, w // 2].copy()
+    ys = np.arange(h, dtype=np.float32)[:, None]
     line = np.full(w, horizon_y, np.float32)
     for idx in range(3):
-        line = _ridge(rng, w, horizon_y + h * 0.07 * idx, h * 0.05, 2)
-        lit = _shade(sand, 0.8 + 0.12 * idx)
-        mask = _fill_below(h, w, line)
-        slope = np.gradient(line)  # sun from the left: slopes facing it are lit, the others shaded
-        side = np.clip(0.5 + slope * 3.0, 0, 1)[None, :, None]
-        color = lit[None, None, :] * (1.0 - 0.25 * side)
-        _composite(canvas, np.broadcast_to(color, canvas.shape), mask)
+        line = _ridge(rng, w, horizon_y + h * 0.08 * idx, h * 0.06, 2, smooth=True)
+        near = idx / 2.0
+        lit = _mix(_shade(sand, 1.08), haze, 0.35 * (1 - near))
+        dark = _mix(_shade(sand, 0.62), haze, 0.25 * (1 - near))
+        below = np.clip((ys - line[None, :]) / (h * 0.12), 0, 1)[..., None]  # 0 on the crest
+        color = lit[None, None, :] * (1 - below) + dark[None, None, :] * below
+        _composite(canvas, color, _fill_below(h, w, line))
     return line
 
 
@@ -877,12 +946,14 @@ def _paint_landscape(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator
     canvas[:] = _sky(scene, h, w, horizon)
     if scene.time == "night":
         _paint_stars(canvas, rng, horizon_y)
-    _paint_sun(canvas, scene, rng, horizon_y)
+    light_x, _ = _paint_sun(canvas, scene, rng, horizon_y)
     if "clouds" in motifs or scene.time != "night" or not scene.families:
         _paint_clouds(canvas, scene, rng, h * 0.08, horizon_y * (0.55 if in_clouds else 0.75))
     if "mountains" in motifs or not scene.families or ("snow" in motifs and not has_castle):
         _paint_mountains(canvas, scene, rng, horizon_y)
     unit = min(w, h)
+    if "water" in motifs and not in_clouds:
+        _paint_far_shore(canvas, scene, rng, horizon_y)
     if has_castle:
         base = horizon_y + h * 0.04 if in_clouds else horizon_y + h * 0.02
         _paint_castle(canvas, scene, rng, base, w * rng.uniform(0.4, 0.6), unit * rng.uniform(0.5, 0.62))
@@ -892,7 +963,7 @@ def _paint_landscape(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator
         _paint_cloud_sea(canvas, scene, rng, horizon_y)
         ground = np.full(w, float(h), np.float32)
     elif "water" in motifs:
-        _paint_water(canvas, scene, rng, horizon_y)
+        _paint_water(canvas, scene, rng, horizon_y, light_x)
         ground = np.full(w, float(h), np.float32)
     elif "dunes" in motifs:
         ground = _paint_dunes(canvas, scene, rng, horizon_y)
@@ -940,4 +1011,3 @@ def render_text_to_image(prompt: str, *, width: int, height: int, seed: int, neg
     return Image.fromarray(_finish(canvas, rng), "RGB")
 
 
-PainterFn = Callable[[np.ndarray, _Scene, np.random.Generator], None]

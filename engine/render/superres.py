@@ -14,6 +14,8 @@ Deliberate choices (see /work/shared/neural-sr-notes.md for the measurements beh
 * The output is always RGB. Transparent inputs are composited on white first: the RGB under
   fully transparent pixels is usually junk (often black) and would bleed dark halos into the
   edges the network sharpens, and the site stores/serves upscales as opaque pictures.
+* Greyscale inputs (L, LA, 1, I;16...) run through the RGB model and come back grey: the
+  network invents faint colour speckles in grey texture, so its result is reduced to luma.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any, TypedDict
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -205,6 +208,13 @@ def clear_cache() -> None:
         _CACHE.clear()
 
 
+_GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"})
+
+
+def is_greyscale(image: Image.Image) -> bool:
+    return image.mode in _GREY_MODES
+
+
 def to_rgb_array(image: Image.Image) -> np.ndarray:
     """HxWx3 uint8 RGB; transparency composited on white, greyscale/palette expanded."""
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
@@ -305,6 +315,8 @@ def upscale_4x(
     rgb = to_rgb_array(image)
     with loaded.lock:
         out = run_tiled(loaded.net, rgb, tile=tile, overlap=overlap)
+    if is_greyscale(image):
+        out = cv2.cvtColor(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
     inferred = time.perf_counter()
 
     result = Image.fromarray(out, "RGB")

@@ -14,6 +14,7 @@ gallery/access.py and the `get_*` helpers below, which answer 404 for other peop
 
 from __future__ import annotations
 
+import logging
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from uuid import UUID
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -43,6 +44,8 @@ SOURCE_MAX_SIDE = 768
 ZIP_CHUNK_BYTES = 256 * 1024
 
 SORTS = ("newest", "oldest")
+
+logger = logging.getLogger(__name__)
 
 
 class GalleryError(Exception):
@@ -139,12 +142,13 @@ def paginate(
     sort: str = "newest",
     after: str | None = None,
     before: str | None = None,
-    limit: int = PAGE_SIZE,
+    limit: int | None = None,
 ) -> Page:
     """A page of `queryset` in `sort` order: the first page, the one after cursor `after` or the
     one before cursor `before` (`after` wins when both are given). Malformed cursors mean the
     first page. Each query reads at most limit+1 rows through the (owner|is_public, created_at,
     id) indexes, however deep the page."""
+    limit = limit or PAGE_SIZE
     descending = sort != "oldest"
     sort = "newest" if descending else "oldest"
     order = ["-created_at", "-id"] if descending else ["created_at", "id"]
@@ -154,7 +158,9 @@ def paginate(
 
     if before_cursor is not None:
         # Walk backwards from the cursor, then turn the rows round into display order.
-        rows = list(queryset.filter(_after(before_cursor, descending=not descending)).order_by(*reverse_order)[: limit + 1])
+        rows = list(
+            queryset.filter(_after(before_cursor, descending=not descending)).order_by(*reverse_order)[: limit + 1]
+        )
         has_more_before = len(rows) > limit
         images = list(reversed(rows[:limit]))
         if not images:
@@ -266,13 +272,6 @@ def set_visibility(*, image: Image, is_public: bool) -> Image:
     return image
 
 
-def source_in_use(image: Image) -> bool:
-    """Whether a job that has not finished still needs this picture's stored original."""
-    return Job.objects.filter(
-        status__in=(JobStatus.QUEUED, JobStatus.SUBMITTED), source_key=image.original_key
-    ).exists()
-
-
 @dataclass
 class DeleteResult:
     deleted: int = 0
@@ -308,8 +307,15 @@ def delete_images(*, owner: AbstractBaseUser, images: Iterable[Image]) -> Delete
         result.deleted = len(doomed)
         keys = list(result.keys)
         # Slow I/O after the commit: if the rows came back (rollback), the objects must still be there.
-        transaction.on_commit(lambda: media.delete(keys))
+        transaction.on_commit(lambda: _delete_objects(keys))
     return result
+
+
+def _delete_objects(keys: list[str]) -> None:
+    try:
+        media.delete(keys)
+    except Exception:  # the rows are gone already; what is left are random keys nobody references
+        logger.warning("could not remove %d stored objects of deleted images", len(keys), exc_info=True)
 
 
 def delete_image(*, image: Image) -> DeleteResult:
@@ -413,6 +419,17 @@ def get_album(*, owner: AbstractBaseUser, album_id: int | str) -> Album:
 
 def albums_of(owner: AbstractBaseUser) -> QuerySet[Album]:
     return Album.objects.filter(owner=owner).annotate(image_count=Count("albumitem")).order_by("name")
+
+
+def albums_with_covers(owner: AbstractBaseUser) -> QuerySet[Album]:
+    """The owner's albums with their size and the picture added last (cover_thumb, cover_width,
+    cover_height), in one query."""
+    latest = AlbumItem.objects.filter(album=OuterRef("pk")).order_by("-added_at", "-id")
+    return albums_of(owner).annotate(
+        cover_thumb=Subquery(latest.values("image__thumb_key")[:1]),
+        cover_width=Subquery(latest.values("image__width")[:1]),
+        cover_height=Subquery(latest.values("image__height")[:1]),
+    )
 
 
 def _clean_album_name(name: str) -> str:
@@ -567,10 +584,19 @@ def stream_zip(members: Iterable[ZipMember]) -> Iterator[bytes]:
     writer = _ChunkWriter()
     with zipfile.ZipFile(writer, mode="w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for member in members:
+            chunks = _object_chunks(member.key)
+            try:
+                # Read the first piece before writing the member's header, so an object that
+                # has gone missing is left out instead of breaking the archive half-way.
+                first = next(chunks, b"")
+            except Exception:
+                logger.warning("zip: stored object %s could not be read; left out", member.key)
+                continue
             info = zipfile.ZipInfo(member.name, date_time=datetime.now(UTC).timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             with archive.open(info, mode="w") as entry:
-                for chunk in _object_chunks(member.key):
+                entry.write(first)
+                for chunk in chunks:
                     entry.write(chunk)
                     if data := writer.take():
                         yield data

@@ -63,7 +63,7 @@ def visible_entries(*, tag: str = "") -> QuerySet[InspirationEntry]:
     image is public and not hidden by staff."""
     queryset = InspirationEntry.objects.filter(
         Q(is_curated=True) | Q(image__is_public=True, image__is_hidden=False)
-    ).select_related("image")
+    ).select_related("image", "image__owner")
     if tag:
         queryset = queryset.filter(tags__slug=tag)
     return queryset.prefetch_related("tags").order_by("position", "-created_at").distinct()
@@ -95,6 +95,11 @@ class Card:
     use_url: str
     image: Image | None = None
     tags: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def hue(self) -> int:
+        """Which of the placeholder colourings this card gets, so neighbours differ."""
+        return self.entry.position % 7
 
 
 def cards(entries: Iterable[InspirationEntry]) -> list[Card]:

@@ -2,16 +2,36 @@
 
 from django.urls import path
 
-from .views import credits, galleries, inspiration, reports
+from .views import albums, credits, galleries, inspiration, moderation, reports
 
 urlpatterns = [
     # personal gallery (login required) and the public explore page
     path("gallery/", galleries.gallery, name="gallery"),
     path("images/<uuid:image_id>/", galleries.image_detail, name="image_detail"),
     path("explore/", galleries.explore, name="explore"),
+    # image actions, media and downloads (issue 5)
+    path("images/<uuid:image_id>/media/<slug:variant>/", galleries.image_media, name="image_media"),
+    path("images/<uuid:image_id>/download/", galleries.image_download, name="image_download"),
+    path("images/<uuid:image_id>/favourite/", galleries.image_favourite, name="image_favourite"),
+    path("images/<uuid:image_id>/visibility/", galleries.image_visibility, name="image_visibility"),
+    path("images/<uuid:image_id>/delete/", galleries.image_delete, name="image_delete"),
+    path("gallery/bulk/", galleries.gallery_bulk, name="gallery_bulk"),
+    path("gallery/download.zip", galleries.gallery_zip, name="gallery_zip"),
+    # albums ("boards")
+    path("albums/", albums.album_list, name="album_list"),
+    path("albums/new/", albums.album_create, name="album_create"),
+    path("albums/<int:album_id>/", albums.album_detail, name="album_detail"),
+    path("albums/<int:album_id>/rename/", albums.album_rename, name="album_rename"),
+    path("albums/<int:album_id>/delete/", albums.album_delete, name="album_delete"),
+    path("albums/<int:album_id>/add/", albums.album_add, name="album_add"),
+    path("albums/<int:album_id>/remove/", albums.album_remove, name="album_remove"),
     # inspiration
     path("inspiration/", inspiration.inspiration, name="inspiration"),
+    path("images/<uuid:image_id>/feature/", inspiration.feature_image, name="inspiration_feature"),
+    path("images/<uuid:image_id>/unfeature/", inspiration.unfeature_image, name="inspiration_unfeature"),
     # credits and staff reports
     path("credits/", credits.credit_history, name="credit_history"),
     path("staff/usage/", reports.usage_report, name="usage_report"),
+    # reporting a public image (issue 6); staff handle reports in the admin
+    path("images/<uuid:image_id>/report/", moderation.report_image, name="report_image"),
 ]

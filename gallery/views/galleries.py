@@ -1,31 +1,281 @@
-"""The personal gallery, the image page and the public explore page."""
+"""The personal gallery, the image page and its actions, bulk actions, downloads and explore.
+
+Thin ways in: parse the request, decide access through gallery/access.py, call gallery.galleries,
+answer with a page, a redirect, an htmx fragment or a file.
+"""
 
 from __future__ import annotations
 
 from uuid import UUID
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..access import get_visible_image
-from ..models import Image
+from .. import galleries, inspiration, media
+from ..access import get_own_image, get_visible_image
+from ..models import Image, JobKind, Tag
+
+MEDIA_VARIANTS = {"thumb": "thumb_key", "preview": "preview_key", "original": "original_key"}
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """Where a non-htmx form goes back to: its `next` field if it points into this site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+# --- pages ---
 
 
 @login_required
+@require_GET
 def gallery(request: HttpRequest) -> HttpResponse:
-    images = Image.objects.filter(owner=request.user).order_by("-created_at", "-id")
-    page = Paginator(images, 48).get_page(request.GET.get("page"))
-    return render(request, "gallery/gallery.html", {"page": page})
+    """?kind=&album=&favourites=1&q=&sort=newest|oldest&after=<cursor>&before=<cursor>"""
+    filters = galleries.Filters.from_query(request.GET)
+    album = galleries.get_album(owner=request.user, album_id=filters.album_id) if filters.album_id else None
+    page = galleries.paginate(
+        galleries.personal_images(owner=request.user, filters=filters),
+        sort=filters.sort,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+    )
+    return render(
+        request,
+        "gallery/gallery.html",
+        {
+            "page": page,
+            "filters": filters,
+            "album": album,
+            "albums": galleries.albums_of(request.user),
+            "kinds": JobKind.choices,
+        },
+    )
 
 
+@require_GET
+def explore(request: HttpRequest) -> HttpResponse:
+    """Everybody's public pictures: ?kind=&q=&after=&before= (newest first)."""
+    filters = galleries.Filters.from_query(request.GET)
+    filters = galleries.Filters(kind=filters.kind, query=filters.query)
+    page = galleries.paginate(
+        galleries.public_images(filters=filters), after=request.GET.get("after"), before=request.GET.get("before")
+    )
+    return render(request, "gallery/explore.html", {"page": page, "filters": filters, "kinds": JobKind.choices})
+
+
+@require_GET
 def image_detail(request: HttpRequest, image_id: UUID) -> HttpResponse:
     image = get_visible_image(request, image_id)
-    return render(request, "gallery/image_detail.html", {"image": image, "is_owner": image.owner_id == request.user.pk})
+    is_owner = image.owner_id == request.user.pk
+    source = image.source_image
+    if source is not None and not (source.owner_id == request.user.pk or (source.is_public and not source.is_hidden)):
+        source = None
+    duration = image.provider_duration
+    if duration is None and image.job is not None and image.job.finished_at:
+        duration = image.job.elapsed_seconds
+    context = {
+        "image": image,
+        "is_owner": is_owner,
+        "source": source,
+        "duration": duration,
+        "reuse_url": galleries.reuse_url(image),
+        "variation_url": galleries.reuse_url(image, variation=True) if galleries.has_seed(image) else "",
+        "can_be_source": galleries.can_be_source(image),
+        "share_url": request.build_absolute_uri(image_url(image)) if image.is_public else "",
+    }
+    if is_owner:
+        context.update(
+            img2img_url=galleries.from_image_url(image, kind=JobKind.IMG2IMG),
+            anime_url=galleries.from_image_url(image, kind=JobKind.ANIME),
+            upscale_url=galleries.from_image_url(image, kind=JobKind.UPSCALE),
+            albums=galleries.albums_of(request.user),
+            image_albums=image.albums.order_by("name"),
+        )
+    if request.user.is_staff:
+        context.update(featured=inspiration.featured_entry(image), tags=Tag.objects.order_by("slug"))
+    return render(request, "gallery/image_detail.html", context)
 
 
-def explore(request: HttpRequest) -> HttpResponse:
-    images = Image.objects.filter(is_public=True, is_hidden=False).order_by("-created_at", "-id")
-    page = Paginator(images, 48).get_page(request.GET.get("page"))
-    return render(request, "gallery/explore.html", {"page": page})
+def image_url(image: Image) -> str:
+    return reverse("image_detail", args=[image.id])
+
+
+# --- media and downloads (permission-checked) ---
+
+
+@require_GET
+def image_media(request: HttpRequest, image_id: UUID, variant: str) -> HttpResponse:
+    """A permission-checked way to a stored picture: redirects to a short-lived presigned URL."""
+    if variant not in MEDIA_VARIANTS:
+        raise Http404
+    image = get_visible_image(request, image_id)
+    key = getattr(image, MEDIA_VARIANTS[variant]) or image.original_key
+    response = HttpResponseRedirect(media.url(key))
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def image_download(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    """The original as a PNG with its generation parameters embedded (text chunks)."""
+    image = get_visible_image(request, image_id)
+    data = galleries.original_png(image=image)
+    response = HttpResponse(data, content_type="image/png")
+    response["Content-Disposition"] = content_disposition_header(True, galleries.download_name(image, extension="png"))
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _zip_response(images: list[Image], *, name: str) -> StreamingHttpResponse:
+    members = galleries.zip_members(images)
+    response = StreamingHttpResponse(galleries.stream_zip(members), content_type="application/zip")
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def gallery_zip(request: HttpRequest) -> HttpResponse:
+    """A streamed zip of the user's pictures: ?image=<id>&image=<id>... or ?album=<id>."""
+    data = request.POST if request.method == "POST" else request.GET
+    if data.get("album"):
+        album = galleries.get_album(owner=request.user, album_id=data["album"])
+        images = list(
+            galleries.personal_images(owner=request.user, filters=galleries.Filters(album_id=album.id)).order_by(
+                "-created_at", "-id"
+            )[: galleries.BULK_LIMIT]
+        )
+        name = f"{album.name}.zip"
+    else:
+        images = galleries.own_images(owner=request.user, ids=data.getlist("image"))
+        name = "aigc-pictures.zip"
+    if not images:
+        raise Http404
+    return _zip_response(images, name=name)
+
+
+# --- one-image actions (owner only; POST; htmx fragment or redirect) ---
+
+
+@login_required
+@require_POST
+def image_favourite(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    """value=1 marks a favourite, value=0 unmarks; no value toggles."""
+    image = get_own_image(request, image_id)
+    value = request.POST.get("value")
+    wanted = (value == "1") if value in ("0", "1") else not image.is_favourite
+    galleries.set_favourite(image=image, is_favourite=wanted)
+    next_url = safe_next(request, image_url(image))
+    if request.htmx:
+        return render(request, "gallery/_favourite_form.html", {"image": image, "next_url": next_url})
+    return redirect(next_url)
+
+
+@login_required
+@require_POST
+def image_visibility(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    """is_public=1 makes the image public (explore, share link), is_public=0 private again."""
+    image = get_own_image(request, image_id)
+    wanted = request.POST.get("is_public") == "1"
+    galleries.set_visibility(image=image, is_public=wanted)
+    if request.htmx:
+        share_url = request.build_absolute_uri(image_url(image)) if image.is_public else ""
+        return render(request, "gallery/_visibility_form.html", {"image": image, "share_url": share_url})
+    if wanted:
+        messages.success(request, _("The picture is public: anyone with the link can see it, and it shows on Explore."))
+    else:
+        messages.success(request, _("The picture is private again."))
+    return redirect(safe_next(request, image_url(image)))
+
+
+@login_required
+@require_POST
+def image_delete(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    image = get_own_image(request, image_id)
+    try:
+        galleries.delete_image(image=image)
+    except galleries.ImageInUse as exc:
+        messages.error(request, str(exc))
+        return redirect(image_url(image))
+    messages.success(request, _("The picture was deleted."))
+    return redirect("gallery")
+
+
+# --- bulk ---
+
+
+@login_required
+@require_POST
+def gallery_bulk(request: HttpRequest) -> HttpResponse:
+    """The selection bar: image=<id>... with action=album (album=<id>) | remove (album=<id>) |
+    zip | delete (asks for confirmation first; confirm=1 deletes)."""
+    back = safe_next(request, reverse("gallery"))
+    images = galleries.own_images(owner=request.user, ids=request.POST.getlist("image"))
+    action = request.POST.get("action", "")
+    if not images:
+        messages.error(request, _("Select some pictures first."))
+        return redirect(back)
+    if action == "zip":
+        return _zip_response(images, name="aigc-pictures.zip")
+    if action in ("album", "remove"):
+        if not request.POST.get("album"):
+            messages.error(request, _("Choose an album."))
+            return redirect(back)
+        album = galleries.get_album(owner=request.user, album_id=request.POST["album"])
+        if action == "album":
+            added = galleries.add_to_album(album=album, images=images)
+            messages.success(
+                request,
+                ngettext("Added %(count)d picture to %(album)s.", "Added %(count)d pictures to %(album)s.", added)
+                % {"count": added, "album": album.name},
+            )
+        else:
+            removed = galleries.remove_from_album(album=album, images=images)
+            messages.success(
+                request,
+                ngettext(
+                    "Removed %(count)d picture from %(album)s.", "Removed %(count)d pictures from %(album)s.", removed
+                )
+                % {"count": removed, "album": album.name},
+            )
+        return redirect(back)
+    if action == "delete":
+        if request.POST.get("confirm") != "1":
+            return render(request, "gallery/confirm_delete.html", {"images": images, "next_url": back})
+        result = galleries.delete_images(owner=request.user, images=images)
+        messages.success(
+            request,
+            ngettext("Deleted %(count)d picture.", "Deleted %(count)d pictures.", result.deleted)
+            % {"count": result.deleted},
+        )
+        if result.kept_in_use:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)d picture was kept because a running job still uses it.",
+                    "%(count)d pictures were kept because running jobs still use them.",
+                    result.kept_in_use,
+                )
+                % {"count": result.kept_in_use},
+            )
+        return redirect(back)
+    messages.error(request, _("Unknown action."))
+    return redirect(back)

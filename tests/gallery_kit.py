@@ -1,0 +1,92 @@
+"""Gallery images for tests: real pictures stored in the test bucket, or rows only.
+
+`stored_image` puts a real PNG original and its WebP thumbnail and preview into S3 (the session's
+SeaweedFS), exactly as ingest does; `image_row` makes a row with made-up keys, for tests of
+listing and pagination that never fetch pixels.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from gallery import imaging, media
+from gallery.models import Image
+from tests.helpers import png_bytes
+
+TXT2IMG_PARAMS = {
+    "text": "白色城堡，云海 a castle in the clouds",
+    "negative_prompt": "blurry",
+    "w": 64,
+    "h": 48,
+    "num_steps": 20,
+    "guidance_scale": 7.5,
+    "sampler": "k_euler",
+    "seed": 1234,
+    "version": "dreamlike_v1",
+}
+
+
+def stored_image(
+    owner,
+    *,
+    kind: str = "txt2img",
+    prompt: str | None = None,
+    params: dict[str, Any] | None = None,
+    size: tuple[int, int] = (64, 48),
+    colour: tuple[int, int, int] = (200, 40, 60),
+    **fields: Any,
+) -> Image:
+    params = dict(TXT2IMG_PARAMS if params is None else params)
+    if prompt is not None:
+        params["text"] = prompt
+    data = png_bytes(size, colour)
+    folder = f"images/{owner.pk}"
+    original = media.put(folder=folder, extension="png", data=data)
+    thumb, _, _ = imaging.make_webp(data, max_side=imaging.THUMBNAIL_SIDES["thumb"])
+    preview, _, _ = imaging.make_webp(data, max_side=imaging.THUMBNAIL_SIDES["preview"])
+    created_at = fields.pop("created_at", None)
+    image = Image.objects.create(
+        owner=owner,
+        kind=kind,
+        prompt=params.get("text", ""),
+        negative_prompt=params.get("negative_prompt", ""),
+        params=params,
+        width=size[0],
+        height=size[1],
+        size_bytes=len(data),
+        original_key=original,
+        thumb_key=media.put(folder=folder, extension="webp", data=thumb),
+        preview_key=media.put(folder=folder, extension="webp", data=preview),
+        made_by=fields.pop("made_by", "Offline engine"),
+        **fields,
+    )
+    if created_at is not None:
+        set_created_at(image, created_at)
+    return image
+
+
+def image_row(
+    owner, *, prompt: str = "a cat", kind: str = "txt2img", created_at: datetime | None = None, **fields
+) -> Image:
+    image = Image.objects.create(
+        owner=owner,
+        kind=kind,
+        prompt=prompt,
+        params={"text": prompt, "w": 512, "h": 512, "seed": 1},
+        width=512,
+        height=512,
+        original_key=f"images/{owner.pk}/missing-original.png",
+        thumb_key=f"images/{owner.pk}/missing-thumb.webp",
+        preview_key=f"images/{owner.pk}/missing-preview.webp",
+        **fields,
+    )
+    if created_at is not None:
+        set_created_at(image, created_at)
+    return image
+
+
+def set_created_at(image: Image, created_at: datetime) -> None:
+    # created_at is auto_now_add, so create() ignores a given value; update() does not.
+    Image.objects.filter(id=image.id).update(created_at=created_at)
+    image.created_at = created_at

@@ -1,0 +1,134 @@
+"""Downloads: the original as a PNG with its parameters, streamed zips, permission-checked media."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+import requests
+from django.urls import reverse
+from PIL import Image as PILImage
+
+from gallery import galleries, imaging, media
+from tests.gallery_kit import stored_image
+
+pytestmark = pytest.mark.django_db
+
+
+def body_of(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_the_png_download_carries_the_parameters(alice_client, alice):
+    image = stored_image(alice, size=(64, 48))
+    response = alice_client.get(reverse("image_download", args=[image.id]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert ".png" in response["Content-Disposition"]
+    picture = PILImage.open(io.BytesIO(response.content))
+    assert picture.format == "PNG" and picture.size == (64, 48)
+    text = picture.text["parameters"]
+    assert text.splitlines()[0] == "白色城堡，云海 a castle in the clouds"
+    assert "Negative prompt: blurry" in text
+    assert "Steps: 20, Sampler: k_euler, CFG scale: 7.5, Seed: 1234, Size: 64x48, Model: dreamlike_v1" in text
+    document = json.loads(picture.text["aigc"])
+    assert document["params"]["seed"] == 1234
+    assert document["extra"]["id"] == str(image.id) and document["extra"]["kind"] == "txt2img"
+
+
+def test_the_png_download_has_the_original_pixels(alice_client, alice):
+    image = stored_image(alice, colour=(10, 200, 30))
+    downloaded = PILImage.open(io.BytesIO(alice_client.get(reverse("image_download", args=[image.id])).content))
+    original = PILImage.open(io.BytesIO(media.read(image.original_key)))
+    assert downloaded.convert("RGB").tobytes() == original.convert("RGB").tobytes()
+
+
+def test_anybody_may_download_a_public_picture(client, alice):
+    image = stored_image(alice, is_public=True)
+    assert client.get(reverse("image_download", args=[image.id])).status_code == 200
+
+
+def test_another_user_gets_404_for_a_private_download(client, alice, bob):
+    image = stored_image(alice)
+    client.force_login(bob)
+    assert client.get(reverse("image_download", args=[image.id])).status_code == 404
+    assert client.get(reverse("gallery_zip"), {"image": str(image.id)}).status_code == 404
+    bulk = client.post(reverse("gallery_bulk"), {"action": "zip", "image": [str(image.id)]})
+    assert bulk.status_code == 302  # nothing of bob's selected: back to the gallery, no zip
+    assert bulk.get("Content-Type") != "application/zip"
+
+
+def test_the_media_view_redirects_to_a_presigned_url_that_works(alice_client, alice):
+    image = stored_image(alice)
+    response = alice_client.get(reverse("image_media", args=[image.id, "original"]))
+    assert response.status_code == 302
+    location = response["Location"]
+    assert "X-Amz-Signature=" in location and "X-Amz-Expires=" in location
+    assert requests.get(location, timeout=10).content == media.read(image.original_key)
+    unsigned = location.split("?")[0]
+    assert requests.get(unsigned, timeout=10).status_code in (401, 403)
+
+
+def test_the_media_view_knows_only_three_variants(alice_client, alice):
+    image = stored_image(alice)
+    assert alice_client.get(reverse("image_media", args=[image.id, "secret"])).status_code == 404
+
+
+def test_the_zip_holds_each_original_and_its_parameters(alice_client, alice):
+    first = stored_image(alice, colour=(250, 0, 0), prompt="红色")
+    second = stored_image(alice, colour=(0, 0, 250), prompt="blue")
+    response = alice_client.post(reverse("gallery_bulk"), {"action": "zip", "image": [str(first.id), str(second.id)]})
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(body_of(response)))
+    assert archive.testzip() is None
+    names = archive.namelist()
+    for image in (first, second):
+        name = galleries.download_name(image, extension="png")
+        assert name in names
+        assert archive.read(name) == media.read(image.original_key)
+        assert archive.read(name.replace(".png", ".txt")).decode() == imaging.parameters_text(image.params)
+    assert len(names) == 4
+
+
+def test_the_zip_of_an_album(alice_client, alice):
+    inside, outside = stored_image(alice), stored_image(alice)
+    album = galleries.create_album(owner=alice, name="Board", images=[inside])
+    response = alice_client.get(reverse("gallery_zip"), {"album": album.id})
+    archive = zipfile.ZipFile(io.BytesIO(body_of(response)))
+    assert archive.namelist() == [
+        galleries.download_name(inside, extension="png"),
+        galleries.download_name(inside, extension="txt"),
+    ]
+    assert galleries.download_name(outside, extension="png") not in archive.namelist()
+
+
+def test_the_zip_arrives_in_pieces(alice):
+    images = [stored_image(alice, size=(256, 256)) for _ in range(3)]
+    chunks = list(galleries.stream_zip(galleries.zip_members(images)))
+    assert len(chunks) > 3
+    assert all(chunks)
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(chunks)))
+    assert {archive.read(galleries.download_name(i, extension="png")) for i in images} == {
+        media.read(i.original_key) for i in images
+    }
+
+
+def test_a_zip_needs_a_login(client, alice):
+    image = stored_image(alice, is_public=True)
+    assert client.get(reverse("gallery_zip"), {"image": str(image.id)}).status_code == 302
+
+
+def test_the_zip_leaves_out_a_picture_whose_object_is_gone(alice_client, alice):
+    present = stored_image(alice)
+    gone = stored_image(alice)
+    media.delete([gone.original_key])
+    response = alice_client.post(reverse("gallery_bulk"), {"action": "zip", "image": [str(present.id), str(gone.id)]})
+    archive = zipfile.ZipFile(io.BytesIO(body_of(response)))
+    assert archive.testzip() is None
+    assert galleries.download_name(present, extension="png") in archive.namelist()
+    assert galleries.download_name(gone, extension="png") not in archive.namelist()

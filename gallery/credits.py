@@ -87,16 +87,18 @@ def _record(
     )
 
 
-def grant(*, user: AbstractBaseUser, amount: int, reason: str, actor: AbstractBaseUser | None = None) -> CreditTransaction:
-    """Add credits (sign-up grant, daily top-up, staff grant)."""
+def grant(
+    *, user: AbstractBaseUser, amount: int, reason: str, actor: AbstractBaseUser | None = None
+) -> CreditTransaction:
+    """Add credits (sign-up grant, daily top-up, staff grant). A staff grant (with an actor)
+    needs a reason and is audited as "credits.granted"."""
     if amount <= 0:
         raise CreditError(_("A grant must be a positive number of credits."))
     if actor is not None and not str(reason).strip():
         raise CreditError(_("A reason is required."))
     with transaction.atomic():
-        row = _record(
-            _locked_account(user), kind=Kind.GRANT, amount=amount, actor=actor, reason=reason, is_automatic=actor is None
-        )
+        account = _locked_account(user)
+        row = _record(account, kind=Kind.GRANT, amount=amount, actor=actor, reason=reason, is_automatic=actor is None)
         if actor is not None:
             _audit_staff_move(row, action="credits.granted")
         return row
@@ -187,7 +189,8 @@ def refund_job(
 
 
 def adjust_by_staff(*, user: AbstractBaseUser, amount: int, reason: str, actor: AbstractBaseUser) -> CreditTransaction:
-    """A signed correction by staff; the reason is required and the actor recorded."""
+    """A signed correction by staff; the reason is required, the actor recorded and the move
+    audited as "credits.adjusted". Refused (CreditError) if it would make the balance negative."""
     if not str(reason).strip():
         raise CreditError(_("A reason is required."))
     if amount == 0:

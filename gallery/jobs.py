@@ -291,3 +291,60 @@ def stale_submitted(*, older_than: timedelta):
 def stale_claims(*, older_than: timedelta):
     """Queued jobs a worker claimed and never finished sending (the worker died mid-POST)."""
     return Job.objects.filter(status=S.QUEUED, submit_claimed_at__lt=timezone.now() - older_than)
+
+
+# --- staff ---
+
+RETRYABLE_STATUSES = frozenset({S.FAILED, S.TIMED_OUT})
+
+
+class JobNotRetryable(JobError):
+    pass
+
+
+def retry_by_staff(*, job_id: UUID | str, actor: AbstractBaseUser) -> Job:
+    """Staff retry of a failed or timed-out job: a NEW queued job with the same parameters
+    for the same owner, charged its normal cost. The old job keeps its status and refund.
+
+    Why charged, and why that is not a double charge: the old job was refunded when it
+    failed or timed out, so the owner has paid nothing for it; the new job is debited once,
+    as an ordinary ledger row the owner sees in their history, so they pay once for one
+    attempt. Nothing is free or charged behind the owner's back. If the owner cannot afford
+    it, credits.InsufficientCredits is raised and nothing is created (staff can grant
+    credits first, with a reason); the per-user limits apply as to the owner's own jobs.
+
+    A job that was charged but not refunded is refused (retrying it would charge twice), and
+    a job is retried at most once: a second call raises JobNotRetryable naming the earlier
+    retry. A timed-out job whose picture arrives later keeps it as well (it stays refunded).
+    The audit entry "job.retried" on the old job links the new one.
+    """
+    from . import media  # the source picture must still exist for the provider to fetch it
+
+    job = Job.objects.get(id=job_id)
+    if job.source_key and not media.exists(job.source_key):
+        raise JobNotRetryable(_("The source picture of this job is gone; it cannot be retried."))
+    with transaction.atomic():
+        credits.lock_account(user_id=job.owner_id)
+        job = _lock(job_id)
+        if job.status not in RETRYABLE_STATUSES:
+            raise JobNotRetryable(_("Only a failed or timed-out job can be retried."))
+        kinds = set(job.credit_transactions.values_list("kind", flat=True))
+        if "debit" in kinds and "refund" not in kinds:
+            raise JobNotRetryable(_("This job was not refunded; retrying it would charge twice."))
+        earlier = AuditEntry.objects.filter(action="job.retried", job=job).first()
+        if earlier is not None:
+            raise JobNotRetryable(
+                _("This job was already retried as job %(job)s.") % {"job": earlier.data.get("new_job", "?")}
+            )
+        new_job = create_job(
+            owner=job.owner,
+            kind=job.kind,
+            params=dict(job.params),
+            prompt=job.prompt,
+            source_key=job.source_key,
+            source_image=job.source_image,
+        )
+        AuditEntry.objects.create(
+            actor=actor, action="job.retried", job=job, data={"new_job": str(new_job.id), "status": job.status}
+        )
+    return new_job

@@ -116,3 +116,16 @@ def resolve_report(*, report: Report, hide: bool, staff: AbstractBaseUser) -> Re
             data={"report": report.pk, "image": str(report.image_id)},
         )
         return report
+
+
+def set_image_hidden(*, image: Image, hidden: bool, staff: AbstractBaseUser) -> bool:
+    """Hide an image from the public and inspiration views (or show it again), audited.
+
+    Returns False and writes nothing when the image is already in that state."""
+    with transaction.atomic():
+        changed = Image.objects.filter(pk=image.pk, is_hidden=not hidden).update(is_hidden=hidden)
+        if changed:
+            AuditEntry.objects.create(
+                actor=staff, action="image.hidden" if hidden else "image.unhidden", data={"image": str(image.pk)}
+            )
+        return bool(changed)

@@ -18,3 +18,16 @@ def localized_prompt(entry) -> str:
     if (get_language() or "").startswith("en") and entry.prompt_en:
         return entry.prompt_en
     return entry.prompt_zh or entry.prompt_en
+
+
+@register.filter
+def basic_fields(form) -> list:
+    """The visible fields shown up front; the rest are folded under "More options"."""
+    advanced = getattr(form, "advanced_fields", ())
+    return [field for field in form.visible_fields() if field.name not in advanced]
+
+
+@register.filter
+def folded_fields(form) -> list:
+    advanced = getattr(form, "advanced_fields", ())
+    return [field for field in form.visible_fields() if field.name in advanced]

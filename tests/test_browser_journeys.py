@@ -1,0 +1,210 @@
+"""Browser journeys: Debian's chromium driven by Playwright against the whole site running as
+real processes (web server, django-q2 cluster, SeaweedFS, the offline engine).
+
+A screenshot of every step is saved under artifacts/screenshots/ (CI keeps the folder).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def new_page(browser, stack):
+    contexts = []
+
+    def make(*, locale: str = "en-US", width: int = 1280):
+        context = browser.new_context(viewport={"width": width, "height": 900}, locale=locale, base_url=stack.url,
+                                      accept_downloads=True)
+        context.set_default_timeout(30_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+class Shots:
+    def __init__(self, journey: str):
+        self.folder = SHOTS / journey
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.count = 0
+
+    def __call__(self, page, step: str) -> None:
+        self.count += 1
+        page.screenshot(path=str(self.folder / f"{self.count:02d}-{step}.png"), full_page=True)
+
+
+def _log_in(page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("[data-testid=login-form] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/$"))
+
+
+def _balance(page) -> int:
+    return int(re.search(r"\d+", page.locator("[data-testid=credit-balance]").inner_text()).group())
+
+
+def _wait_live_result(page, shot, name: str) -> None:
+    """Wait for the job page to reach its end by htmx polling alone, proving no reload."""
+    page.evaluate("window.__sameDocument = true")
+    shot(page, f"{name}-running")
+    page.wait_for_selector("#job-status:not([data-status=queued]):not([data-status=submitted])", timeout=90_000)
+    assert page.evaluate("window.__sameDocument") is True, "the job page reloaded instead of updating live"
+
+
+def test_journey_1_sign_up_borrow_a_prompt_and_watch_it_paint(new_page, stack):
+    shot = Shots("1-signup-inspiration-generate")
+    page = new_page()
+    page.goto("/accounts/signup/")
+    page.fill("input[name=username]", "journey1")
+    page.fill("input[name=password1]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    shot(page, "signup")
+    page.click("[data-testid=signup-form] button[type=submit]")
+    page.wait_for_selector("[data-testid=credit-balance]")
+    assert _balance(page) == 50
+    shot(page, "credits-after-signup")
+
+    page.goto("/inspiration/")
+    cards = page.locator("[data-testid=inspiration-card]")
+    assert cards.count() == 7
+    shot(page, "inspiration")
+    use = cards.first.locator("a", has_text=re.compile("Use this prompt|使用这个提示词", re.I))
+    use.click()
+    page.wait_for_url(re.compile(r"/jobs/new/txt2img/"))
+    prompt = page.locator("textarea[name=prompt]").input_value()
+    assert "Pikachu" in prompt or "皮卡丘" in prompt
+    shot(page, "prefilled-form")
+    page.click("[data-testid=submit-job]")
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+    _wait_live_result(page, shot, "job")
+    assert page.locator("#job-status").get_attribute("data-status") == "succeeded"
+    assert page.locator("[data-testid=job-result]").is_visible()
+    shot(page, "finished-picture")
+    assert _balance(page) == 48
+
+    page.goto("/gallery/")
+    assert page.locator("[data-testid=image-card]").count() == 1
+    shot(page, "gallery")
+
+
+def test_journey_3_unsafe_and_failed_results_are_explained_and_refunded(new_page, stack):
+    shot = Shots("3-unsafe-and-failed")
+    stack.create_user("journey3", PASSWORD, credits_amount=20)
+    page = new_page()
+    _log_in(page, "journey3")
+    for marker, status, text in (("[[unsafe]]", "unsafe", "withheld"), ("[[fail]]", "failed", "The job failed")):
+        page.goto("/jobs/new/txt2img/")
+        page.fill("textarea[name=prompt]", f"a quiet lake {marker}")
+        page.click("[data-testid=submit-job]")
+        page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+        _wait_live_result(page, shot, status)
+        assert page.locator("#job-status").get_attribute("data-status") == status
+        assert text in page.locator("#job-status").inner_text()
+        assert "refunded" in page.locator("#job-status").inner_text()
+        shot(page, f"{status}-explained")
+    assert _balance(page) == 20
+    page.goto("/credits/")
+    refunds = page.locator("[data-testid=credit-row][data-kind=refund]")
+    assert refunds.count() == 2
+    shot(page, "credit-history")
+    assert stack.invariants()["ok"]
+
+
+def test_journey_4_the_language_switcher_turns_the_whole_ui(new_page, stack):
+    shot = Shots("4-language")
+    stack.create_user("journey4", PASSWORD)
+    page = new_page(locale="zh-CN", width=390)
+    _log_in(page, "journey4")
+    page.goto("/")
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    assert "把文字变成图画" in page.locator("h1").inner_text()
+    shot(page, "chinese")
+    page.select_option("[data-testid=language-select]", "en")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Turn words into pictures" in page.locator("h1").inner_text()
+    page.goto("/inspiration/")
+    assert "Inspiration" in page.locator("h1").inner_text()
+    shot(page, "english-persists")
+    page.select_option("[data-testid=language-select]", "zh-hans")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    assert "灵感" in page.locator("h1").inner_text()
+    shot(page, "back-to-chinese")
+
+
+def test_journey_5_staff_refund_by_hand_and_read_the_usage_report(new_page, stack):
+    shot = Shots("5-staff")
+    stack.create_user("journey5staff", PASSWORD, credits_amount=0, staff=True)
+    stack.create_user("journey5", PASSWORD, credits_amount=10)
+    page = new_page()
+    _log_in(page, "journey5")
+    page.goto("/jobs/new/txt2img/")
+    page.fill("textarea[name=prompt]", "sunset over the sea")
+    page.click("[data-testid=submit-job]")
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+    job_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    _wait_live_result(page, shot, "user-job")
+    page.context.clear_cookies()
+
+    _log_in(page, "journey5staff")
+    page.goto("/admin/gallery/job/")
+    shot(page, "admin-jobs")
+    assert page.locator(f"text={job_id[:8]}").count() or page.locator(f"a[href*='{job_id}']").count()
+    page.locator(f"input[name=_selected_action][value='{job_id}']").check()
+    page.select_option("select[name=action]", "refund_with_reason")
+    page.click("button[name=index]")
+    page.fill("textarea[name=reason], input[name=reason]", "goodwill: customer asked")
+    shot(page, "refund-reason")
+    page.click("[data-testid=action-apply]")
+    page.wait_for_load_state()
+    shot(page, "refunded")
+    assert "refunded" in page.locator(".messagelist").inner_text().lower()
+    page.goto(f"/admin/gallery/job/{job_id}/change/")
+    assert "goodwill: customer asked" in page.content()
+
+    page.goto("/staff/usage/")
+    shot(page, "usage-report")
+    assert page.locator("svg").count() >= 1
+    with page.expect_download() as download_info:
+        page.click("[data-testid=export-usage]")
+    content = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(content)))
+    assert len(rows) >= 2
+    flat = unquote(content)
+    assert "refund" in flat.lower() or any("refund" in cell.lower() for cell in rows[0])
+    assert stack.invariants()["ok"]

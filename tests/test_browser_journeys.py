@@ -121,6 +121,81 @@ def test_journey_1_sign_up_borrow_a_prompt_and_watch_it_paint(new_page, stack):
     shot(page, "gallery")
 
 
+def _generate(page, shot, prompt: str, name: str) -> str:
+    page.goto("/jobs/new/txt2img/")
+    page.fill("textarea[name=prompt]", prompt)
+    page.click("[data-testid=submit-job]")
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+    _wait_live_result(page, shot, name)
+    assert page.locator("#job-status").get_attribute("data-status") == "succeeded"
+    page.click("[data-testid=job-result]")
+    page.wait_for_url(re.compile(r"/images/[0-9a-f-]{36}/$"))
+    return page.url
+
+
+def _run_from_image(page, shot, button: str, name: str, fill: dict | None = None) -> str:
+    page.click(f"[data-testid={button}]")
+    page.wait_for_url(re.compile(r"/jobs/new/"))
+    for selector, value in (fill or {}).items():
+        page.fill(selector, value)
+    shot(page, f"{name}-form")
+    page.click("[data-testid=submit-job]")
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+    _wait_live_result(page, shot, name)
+    assert page.locator("#job-status").get_attribute("data-status") == "succeeded", page.locator("#job-status").inner_text()
+    shot(page, f"{name}-done")
+    return page.locator("#job-status").inner_text()
+
+
+def test_journey_2_from_one_picture_upscale_restyle_and_share(new_page, stack):
+    shot = Shots("2-from-one-picture")
+    stack.create_user("journey2", PASSWORD, credits_amount=40)
+    stack.create_user("journey2b", PASSWORD, credits_amount=10)
+    page = new_page()
+    _log_in(page, "journey2")
+    image_url = _generate(page, shot, "portrait of a fox in a rose garden", "txt2img")
+    shot(page, "image-page")
+
+    upscaled = _run_from_image(page, shot, "upscale", "upscale")
+    assert "2048×2048" in upscaled
+    assert "Real-ESRGAN" in upscaled
+    page.goto(image_url)
+    _run_from_image(page, shot, "img2img-from-this", "img2img", {"textarea[name=prompt]": "golden sunset palette"})
+    page.goto(image_url)
+    _run_from_image(page, shot, "anime-from-this", "anime")
+
+    page.goto(image_url)
+    page.click("[data-testid=favourite-toggle]")
+    page.wait_for_selector("[data-testid=favourite-toggle][aria-pressed=true]")
+    page.fill("#new-album-name", "Foxes")
+    page.click("[data-testid=create-album]")
+    page.wait_for_selector("[data-testid=album-box] >> text=Foxes")
+    page.click("[data-testid=make-public]")
+    page.wait_for_selector("[data-testid=copy-share-link]")
+    shot(page, "favourite-album-public")
+    page.goto("/gallery/?favourites=1")
+    assert page.locator("[data-testid=image-card]").count() == 1
+    page.goto("/gallery/")
+    owner_cards = page.locator("[data-testid=image-card]")
+    assert owner_cards.count() == 4
+    image_id = image_url.rstrip("/").rsplit("/", 1)[-1]
+    private_ids = [owner_cards.nth(i).get_attribute("data-image-id") for i in range(4)]
+    private_ids.remove(image_id)
+
+    other = new_page(width=390)
+    _log_in(other, "journey2b")
+    other.goto("/explore/")
+    assert other.locator(f"[data-testid=image-card][data-image-id='{image_id}']").count() == 1
+    shot(other, "explore-as-another-user")
+    assert other.goto(image_url).status == 200
+    for private_id in private_ids:
+        response = other.goto(f"/images/{private_id}/")
+        assert response.status == 404
+        assert other.goto(f"/images/{private_id}/download/").status == 404
+    shot(other, "private-is-404")
+    assert stack.invariants()["ok"]
+
+
 def test_journey_3_unsafe_and_failed_results_are_explained_and_refunded(new_page, stack):
     shot = Shots("3-unsafe-and-failed")
     stack.create_user("journey3", PASSWORD, credits_amount=20)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -55,6 +56,8 @@ class Stack:
                 "S3_BUCKET": s3["bucket"],
                 "ENGINE_FAULTS_ENABLED": "1",
                 "ENGINE_CALLBACK_INTERVAL": "0.5",
+                # A slow image host is given up on after connect + 2 x read = 9 s, not 65 s.
+                "INGEST_READ_TIMEOUT": "3",
                 "Q_SYNC": "0",
                 "Q_CLUSTER_NAME": self.name,
                 "Q_WORKERS": str(workers),
@@ -103,10 +106,16 @@ class Stack:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result
 
-    def _spawn(self, name: str, *args: str) -> None:
-        log = open(self.dir / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the process
+    def _spawn(self, name: str, *args: str, extra_env: dict[str, str] | None = None) -> None:
+        log = open(self.dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env={**self.env, **(extra_env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # its own process group, so a kill takes the cluster's worker children too
+            start_new_session=True,
         )
 
     def start(self) -> Stack:
@@ -116,21 +125,21 @@ class Stack:
         self.wait_healthy()
         return self
 
-    def start_worker(self) -> None:
-        self._spawn("worker", "qcluster")
+    def start_worker(self, *, extra_env: dict[str, str] | None = None) -> None:
+        self._spawn("worker", "qcluster", extra_env=extra_env)
 
     def stop_worker(self, *, kill: bool = False) -> None:
         process = self.processes.pop("worker", None)
         if process is None:
             return
-        if kill:
-            process.kill()
+        if kill:  # like a machine losing the process: no chance to finish or acknowledge
+            os.killpg(process.pid, signal.SIGKILL)
         else:
             process.terminate()
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
     def wait_healthy(self, timeout: float = 60) -> dict:
@@ -155,12 +164,20 @@ class Stack:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        for name in list(self.processes):
-            process = self.processes.pop(name)
+        processes = list(self.processes.values())
+        self.processes.clear()
+        for process in processes:
             process.terminate()
-        time.sleep(0.2)
-        for process in list(self.processes.values()):
-            process.kill()
+        deadline = time.monotonic() + 10
+        for process in processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self._drop_database()
 
     # --- questions to the running site ---

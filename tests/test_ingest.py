@@ -143,3 +143,25 @@ def test_an_early_callback_is_applied_once_the_submission_is_recorded(alice, ima
         jobs.mark_submitted(job_id=job.id, task_id="t", response={})
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
+
+
+def test_the_object_store_down_during_ingest_is_retried_and_nothing_is_lost(alice, image_host, settings):
+    from tests.conftest import _reset_storages
+
+    job = _submitted(alice)
+    _callback(job, f"{image_host.url}/result.png")
+    options = settings.STORAGES["default"]["OPTIONS"]
+    real = options["endpoint_url"]
+    options["endpoint_url"] = "http://127.0.0.1:9"  # the store is down
+    _reset_storages()
+    try:
+        assert tasks.ingest_result(str(job.id)) == "retry 1"
+    finally:
+        options["endpoint_url"] = real
+        _reset_storages()
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUBMITTED
+    assert not Image.objects.filter(job=job).exists()
+    assert tasks.ingest_result(str(job.id), 2) == "succeeded"  # the planned retry, once it is back
+    assert Image.objects.filter(job=job).count() == 1
+    assert credits.balance_of(alice) == 48

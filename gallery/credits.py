@@ -154,9 +154,7 @@ class RefundResult:
     created: bool
 
 
-def refund_job(
-    *, job: Job, reason: str, actor: AbstractBaseUser | None = None
-) -> RefundResult:
+def refund_job(*, job: Job, reason: str, actor: AbstractBaseUser | None = None) -> RefundResult:
     """Give back what a job was charged, exactly once.
 
     A second call (a duplicate callback, the sweep racing a late callback, a staff click)

@@ -118,7 +118,17 @@ class GenerationOptionsMixin(forms.Form):
 class Txt2ImgForm(PromptFieldsMixin, GenerationOptionsMixin):
     width = forms.TypedChoiceField(label=_("Width"), choices=SIZE_CHOICES, coerce=int, initial=512)
     height = forms.TypedChoiceField(label=_("Height"), choices=SIZE_CHOICES, coerce=int, initial=512)
-    field_order = ["prompt", "negative_prompt", "width", "height", "steps", "guidance_scale", "sampler", "seed", "version"]
+    field_order = [
+        "prompt",
+        "negative_prompt",
+        "width",
+        "height",
+        "steps",
+        "guidance_scale",
+        "sampler",
+        "seed",
+        "version",
+    ]
 
     def to_params(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -161,7 +171,10 @@ class SourceImageMixin(forms.Form):
             raise forms.ValidationError(_("Choose the picture to start from."))
         if upload:
             if upload.size > settings.UPLOAD_MAX_BYTES:
-                self.add_error("source_upload", _("The file is larger than %(mb)d MB.") % {"mb": settings.UPLOAD_MAX_BYTES // 2**20})
+                self.add_error(
+                    "source_upload",
+                    _("The file is larger than %(mb)d MB.") % {"mb": settings.UPLOAD_MAX_BYTES // 2**20},
+                )
                 return data
             try:
                 self.cleaned_source = imaging.clean_image(
@@ -195,7 +208,12 @@ class Img2ImgForm(SourceImageMixin, PromptFieldsMixin, GenerationOptionsMixin):
 
     def to_params(self) -> dict[str, Any]:
         data = self.cleaned_data
-        return {"text": data["prompt"], "negative_prompt": data["negative_prompt"], "strength": data["strength"], **self.options()}
+        return {
+            "text": data["prompt"],
+            "negative_prompt": data["negative_prompt"],
+            "strength": data["strength"],
+            **self.options(),
+        }
 
 
 class AnimeForm(SourceImageMixin):

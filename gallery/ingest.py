@@ -102,7 +102,9 @@ def download_and_store(*, url: str, folder: str) -> StoredObjects:
         read_timeout=settings.INGEST_READ_TIMEOUT,
         max_redirects=settings.INGEST_MAX_REDIRECTS,
     )
-    clean = imaging.verify_image(fetched.data, max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=settings.INGEST_MAX_BYTES)
+    clean = imaging.verify_image(
+        fetched.data, max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=settings.INGEST_MAX_BYTES
+    )
     thumb, _, _ = imaging.make_webp(clean.data, max_side=imaging.THUMBNAIL_SIDES["thumb"])
     preview, _, _ = imaging.make_webp(clean.data, max_side=imaging.THUMBNAIL_SIDES["preview"])
     uploaded: list[str] = []

@@ -92,9 +92,7 @@ def check_limits(*, owner: AbstractBaseUser) -> None:
     """Per-user limits on jobs in flight and submissions per minute (settings)."""
     in_flight = Job.objects.filter(owner=owner, status__in=ACTIVE_STATUSES).count()
     if in_flight >= settings.JOBS_MAX_IN_FLIGHT:
-        raise RateLimited(
-            _("You already have %(count)d jobs running; wait for one to finish.") % {"count": in_flight}
-        )
+        raise RateLimited(_("You already have %(count)d jobs running; wait for one to finish.") % {"count": in_flight})
     recent = Job.objects.filter(owner=owner, created_at__gte=timezone.now() - timedelta(minutes=1)).count()
     if recent >= settings.JOBS_MAX_PER_MINUTE:
         raise RateLimited(

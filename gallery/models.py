@@ -280,7 +280,9 @@ class Report(models.Model):
 class AuditEntry(models.Model):
     """Who did what, for staff actions and money moves (action names are dotted and stable)."""
 
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     action = models.CharField(max_length=64)
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries")
     data = models.JSONField(default=dict)
@@ -324,9 +326,7 @@ class InspirationEntry(models.Model):
     class Meta:
         ordering = ["position", "-created_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["image"], condition=Q(is_curated=False), name="inspiration_feature_once"
-            ),
+            models.UniqueConstraint(fields=["image"], condition=Q(is_curated=False), name="inspiration_feature_once"),
         ]
         verbose_name_plural = "inspiration entries"
 

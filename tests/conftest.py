@@ -34,8 +34,16 @@ def s3_server():
     except Exception:
         objectstore.stop(process)
         raise
-    server = {"endpoint": endpoint, "access_key": "testaccess", "secret_key": "testsecret123", "bucket": bucket,
-              "client": client, "ports": ports, "process": process, "data_dir": data_dir}
+    server = {
+        "endpoint": endpoint,
+        "access_key": "testaccess",
+        "secret_key": "testsecret123",
+        "bucket": bucket,
+        "client": client,
+        "ports": ports,
+        "process": process,
+        "data_dir": data_dir,
+    }
     yield server
     objectstore.stop(process)
     log.close()
@@ -85,8 +93,9 @@ def make_user(db):
     from gallery import credits
 
     def make(username: str, *, credits_amount: int = 50, is_staff: bool = False):
-        user = get_user_model().objects.create_user(username=username, password=PASSWORD, is_staff=is_staff,
-                                                    is_superuser=is_staff)
+        user = get_user_model().objects.create_user(
+            username=username, password=PASSWORD, is_staff=is_staff, is_superuser=is_staff
+        )
         if credits_amount:
             credits.grant(user=user, amount=credits_amount, reason="test")
         return user

@@ -39,7 +39,9 @@ class Recorder:
             def _handle(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                recorder.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body})
+                recorder.requests.append(
+                    {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+                )
                 route = recorder.routes.get(self.path.split("?")[0])
                 if route is None:
                     self.send_response(404)

@@ -22,7 +22,9 @@ def test_it_signs_up_logs_in_and_grants_the_signup_credits(client, settings):
 
 def test_it_rejects_mismatched_passwords_with_a_translated_error(client):
     response = client.post(
-        reverse("signup"), {"username": "dave", "password1": PASSWORD, "password2": "other"}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+        reverse("signup"),
+        {"username": "dave", "password1": PASSWORD, "password2": "other"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
     )
     assert response.status_code == 200
     assert not get_user_model().objects.filter(username="dave").exists()
@@ -39,7 +41,11 @@ def test_it_logs_in_and_out(client, alice):
 def test_it_changes_the_password(alice_client, alice):
     response = alice_client.post(
         reverse("password_change"),
-        {"old_password": PASSWORD, "new_password1": "another-long-passphrase", "new_password2": "another-long-passphrase"},
+        {
+            "old_password": PASSWORD,
+            "new_password1": "another-long-passphrase",
+            "new_password2": "another-long-passphrase",
+        },
     )
     assert response.status_code == 302
     alice.refresh_from_db()

@@ -31,8 +31,14 @@ def browser():
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield launched
         launched.close()
@@ -43,8 +49,9 @@ def new_page(browser, stack):
     contexts = []
 
     def make(*, locale: str = "en-US", width: int = 1280):
-        context = browser.new_context(viewport={"width": width, "height": 900}, locale=locale, base_url=stack.url,
-                                      accept_downloads=True)
+        context = browser.new_context(
+            viewport={"width": width, "height": 900}, locale=locale, base_url=stack.url, accept_downloads=True
+        )
         context.set_default_timeout(30_000)
         contexts.append(context)
         return context.new_page()
@@ -142,7 +149,9 @@ def _run_from_image(page, shot, button: str, name: str, fill: dict | None = None
     page.click("[data-testid=submit-job]")
     page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
     _wait_live_result(page, shot, name)
-    assert page.locator("#job-status").get_attribute("data-status") == "succeeded", page.locator("#job-status").inner_text()
+    assert page.locator("#job-status").get_attribute("data-status") == "succeeded", page.locator(
+        "#job-status"
+    ).inner_text()
     shot(page, f"{name}-done")
     return page.locator("#job-status").inner_text()
 

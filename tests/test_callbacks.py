@@ -27,7 +27,9 @@ def _post(client, job, body, token=None, **extra):
     return client.post(url, data=data, content_type="application/json", **extra)
 
 
-def test_it_accepts_the_documented_body_and_answers_json_at_once(client, submitted_job, django_capture_on_commit_callbacks):
+def test_it_accepts_the_documented_body_and_answers_json_at_once(
+    client, submitted_job, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         response = _post(client, submitted_job, callback_body("success-documented"))
     assert response.status_code == 200
@@ -78,10 +80,16 @@ def test_it_refuses_get(client, submitted_job):
 
 @pytest.mark.parametrize(
     "raw",
-    [b"not json", b"[]", b'{"uid": "x"}', b'{"uid": "x", "success": "yes", "data": {}}',
-     b'{"uid": "x", "success": true, "data": {"uid": "x", "cdn": "", "cos": ""}}',
-     b'{"uid": "x", "success": true, "data": {"uid": "x", "safe": true, "cdn": "", "cos": ""}}',
-     b'{"uid": "x", "success": true, "data": {"uid": "x", "safe": true, "cos": "http://a/b.png", "duration": "slow"}}'],
+    [
+        b"not json",
+        b"[]",
+        b'{"uid": "x"}',
+        b'{"uid": "x", "success": "yes", "data": {}}',
+        b'{"uid": "x", "success": true, "data": {"uid": "x", "cdn": "", "cos": ""}}',
+        b'{"uid": "x", "success": true, "data": {"uid": "x", "safe": true, "cdn": "", "cos": ""}}',
+        b'{"uid": "x", "success": true, "data": {"uid": "x", "safe": true, "cos": "http://a/b.png", '
+        b'"duration": "slow"}}',
+    ],
 )
 def test_it_rejects_malformed_bodies_with_400(client, submitted_job, raw):
     response = _post(client, submitted_job, raw)
@@ -118,11 +126,15 @@ def test_a_callback_before_the_submission_is_recorded_as_early(client, alice):
 def test_failure_and_unsafe_bodies_are_accepted(client, submitted_job, alice):
     assert _post(client, submitted_job, callback_body("failure-while-running")).status_code == 200
     job2 = jobs.mark_submitted(
-        job_id=jobs.create_job(owner=alice, kind="txt2img", params={"text": "x"}, prompt="x").id, task_id="t2", response={}
+        job_id=jobs.create_job(owner=alice, kind="txt2img", params={"text": "x"}, prompt="x").id,
+        task_id="t2",
+        response={},
     )
     assert _post(client, job2, callback_body("unsafe")).status_code == 200
     job3 = jobs.mark_submitted(
-        job_id=jobs.create_job(owner=alice, kind="txt2img", params={"text": "x"}, prompt="x").id, task_id="t3", response={}
+        job_id=jobs.create_job(owner=alice, kind="txt2img", params={"text": "x"}, prompt="x").id,
+        task_id="t3",
+        response={},
     )
     assert _post(client, job3, callback_body("failure-bad-params")).status_code == 200
     assert Job.objects.count() == 3

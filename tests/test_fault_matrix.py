@@ -6,7 +6,6 @@ duplicate image (manage.py check_invariants)."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -48,16 +47,23 @@ def test_ten_duplicate_callbacks_at_once_give_one_image(stack, user):
     job_url = _submit(stack, user, "koi pond")
     assert stack.wait_for_job(user, job_url) == "succeeded"
     job_id = _job_id(job_url)
-    found = json.loads(_py(stack, (
-        "import json; from gallery import tokens; from gallery.models import CallbackDelivery; "
-        f"d = CallbackDelivery.objects.filter(job_id={job_id!r}).first(); "
-        f"print(json.dumps({{'url': tokens.notify_url({job_id!r}), 'body': d.body}}))"
-    )))
+    found = json.loads(
+        _py(
+            stack,
+            (
+                "import json; from gallery import tokens; from gallery.models import CallbackDelivery; "
+                f"d = CallbackDelivery.objects.filter(job_id={job_id!r}).first(); "
+                f"print(json.dumps({{'url': tokens.notify_url({job_id!r}), 'body': d.body}}))"
+            ),
+        )
+    )
     with ThreadPoolExecutor(10) as pool:
         answers = list(pool.map(lambda _: requests.post(found["url"], json=found["body"], timeout=10), range(10)))
     assert all(a.status_code == 200 and a.json()["ok"] for a in answers)
     time.sleep(2)  # any ingest the duplicates wrongly enqueued would have run by now
-    assert _py(stack, f"from gallery.models import Image; print(Image.objects.filter(job_id={job_id!r}).count())") == "1"
+    assert (
+        _py(stack, f"from gallery.models import Image; print(Image.objects.filter(job_id={job_id!r}).count())") == "1"
+    )
     assert stack.invariants()["ok"]
 
 
@@ -82,8 +88,13 @@ def test_forged_token_unknown_job_and_malformed_bodies_are_refused(stack, user):
     job_id = _job_id(job_url)
     base = f"{stack.url}/callbacks/{job_id}"
     assert requests.post(f"{base}/{'0' * 64}/", json={}, timeout=10).status_code == 404
-    good = json.loads(_py(stack, f"import json; from gallery import tokens; print(json.dumps(tokens.notify_url({job_id!r})))"))
-    assert requests.post(good, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=10).status_code == 400
+    good = json.loads(
+        _py(stack, f"import json; from gallery import tokens; print(json.dumps(tokens.notify_url({job_id!r})))")
+    )
+    assert (
+        requests.post(good, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=10).status_code
+        == 400
+    )
     assert requests.post(good, data=b"x" * 300_000, timeout=10).status_code == 413
     assert stack.invariants()["ok"]
 
@@ -97,10 +108,13 @@ def test_a_slow_image_host_is_retried_later_not_stuck(stack, user):
     deadline = time.monotonic() + 120
     planned = "0"
     while time.monotonic() < deadline and planned == "0":
-        planned = _py(stack, (
-            "from django_q.models import Schedule; "
-            f"print(Schedule.objects.filter(name__startswith='gallery.tasks.ingest_result:{job_id}').count())"
-        ))
+        planned = _py(
+            stack,
+            (
+                "from django_q.models import Schedule; "
+                f"print(Schedule.objects.filter(name__startswith='gallery.tasks.ingest_result:{job_id}').count())"
+            ),
+        )
         time.sleep(1)
     assert planned != "0", stack.log("worker")[-2000:]
     assert _py(stack, f"from gallery.models import Job; print(Job.objects.get(id={job_id!r}).status)") == "submitted"
@@ -109,13 +123,16 @@ def test_a_slow_image_host_is_retried_later_not_stuck(stack, user):
 
 def _backdate_and_sweep(stack, job_id: str, *, ask_provider: bool = True) -> str:
     """Pretend the job has waited two hours, then run the sweep, in one go."""
-    return _py(stack, (
-        "from datetime import timedelta; from django.conf import settings; from django.utils import timezone; "
-        "from gallery.models import Job; from gallery.tasks import sweep_stale_jobs; "
-        + ("" if ask_provider else "settings.APISPACE_STATUS_PATH = ''; ")
-        + f"Job.objects.filter(id={job_id!r}).update(submitted_at=timezone.now() - timedelta(hours=2)); "
-        f"sweep_stale_jobs(); print(Job.objects.get(id={job_id!r}).status)"
-    ))
+    return _py(
+        stack,
+        (
+            "from datetime import timedelta; from django.conf import settings; from django.utils import timezone; "
+            "from gallery.models import Job; from gallery.tasks import sweep_stale_jobs; "
+            + ("" if ask_provider else "settings.APISPACE_STATUS_PATH = ''; ")
+            + f"Job.objects.filter(id={job_id!r}).update(submitted_at=timezone.now() - timedelta(hours=2)); "
+            f"sweep_stale_jobs(); print(Job.objects.get(id={job_id!r}).status)"
+        ),
+    )
 
 
 def test_a_worker_killed_mid_task_loses_nothing_and_charges_once(stack, user):
@@ -141,11 +158,14 @@ def test_a_worker_killed_mid_task_loses_nothing_and_charges_once(stack, user):
         stack.stop_worker()
         stack.start_worker()
     assert status == "succeeded"
-    counts = _py(stack, (
-        "from gallery.models import Image, CreditTransaction; "
-        f"print(Image.objects.filter(job_id={job_id!r}).count(), "
-        f"CreditTransaction.objects.filter(job_id={job_id!r}, kind='debit').count())"
-    )).split()
+    counts = _py(
+        stack,
+        (
+            "from gallery.models import Image, CreditTransaction; "
+            f"print(Image.objects.filter(job_id={job_id!r}).count(), "
+            f"CreditTransaction.objects.filter(job_id={job_id!r}, kind='debit').count())"
+        ),
+    ).split()
     assert counts == ["1", "1"]
     assert _balance(stack, user) == before - 2
     assert stack.invariants()["ok"]

@@ -61,7 +61,9 @@ def test_it_answers_503_when_the_provider_is_unreachable(client, settings):
 
 def test_it_reports_a_broken_superres_model(client, provider_up, settings):
     settings.ENGINE_ENABLED = True
-    provider_up.routes["/health"] = json_reply({"ok": False, "superres": {"ok": False, "detail": "model files missing"}})
+    provider_up.routes["/health"] = json_reply(
+        {"ok": False, "superres": {"ok": False, "detail": "model files missing"}}
+    )
     response = client.get(reverse("healthz"))
     assert response.status_code == 503
     assert "model files missing" in response.json()["checks"]["superres_model"]["detail"]

@@ -136,7 +136,9 @@ def test_a_late_picture_after_the_timeout_is_delivered_without_a_second_charge(a
     assert CreditTransaction.objects.filter(job=job).count() == 2  # the debit and its refund
 
 
-def test_an_early_callback_is_applied_once_the_submission_is_recorded(alice, image_host, django_capture_on_commit_callbacks):
+def test_an_early_callback_is_applied_once_the_submission_is_recorded(
+    alice, image_host, django_capture_on_commit_callbacks
+):
     job = jobs.create_job(owner=alice, kind="txt2img", params={"text": "x"}, prompt="x")
     _callback(job, f"{image_host.url}/result.png")
     with django_capture_on_commit_callbacks(execute=True):

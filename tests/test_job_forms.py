@@ -18,8 +18,17 @@ from tests.helpers import png_bytes
 
 pytestmark = pytest.mark.django_db
 
-TXT2IMG = {"prompt": "玫瑰花", "negative_prompt": "", "width": 512, "height": 512, "steps": 20,
-           "guidance_scale": 7.5, "sampler": "k_euler", "seed": 7, "version": "dreamlike_v1"}
+TXT2IMG = {
+    "prompt": "玫瑰花",
+    "negative_prompt": "",
+    "width": 512,
+    "height": 512,
+    "steps": 20,
+    "guidance_scale": 7.5,
+    "sampler": "k_euler",
+    "seed": 7,
+    "version": "dreamlike_v1",
+}
 
 
 def _upload(name: str, data: bytes, content_type: str = "image/png"):
@@ -48,12 +57,32 @@ def test_txt2img_creates_a_job_with_the_provider_vocabulary(alice_client, alice)
     response = alice_client.post(reverse("new_job", args=["txt2img"]), TXT2IMG)
     job = Job.objects.get(owner=alice)
     assert response.status_code == 302 and response["Location"] == reverse("job_detail", args=[job.id])
-    assert job.params == {"text": "玫瑰花", "negative_prompt": "", "w": 512, "h": 512, "num_steps": 20,
-                          "guidance_scale": 7.5, "sampler": "k_euler", "seed": 7, "version": "dreamlike_v1"}
+    assert job.params == {
+        "text": "玫瑰花",
+        "negative_prompt": "",
+        "w": 512,
+        "h": 512,
+        "num_steps": 20,
+        "guidance_scale": 7.5,
+        "sampler": "k_euler",
+        "seed": 7,
+        "version": "dreamlike_v1",
+    }
 
 
-@pytest.mark.parametrize("field,value", [("width", 1024), ("height", 800), ("width", 500), ("steps", 101),
-                                         ("steps", 4), ("sampler", "euler_magic"), ("seed", -2), ("prompt", "   ")])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("width", 1024),
+        ("height", 800),
+        ("width", 500),
+        ("steps", 101),
+        ("steps", 4),
+        ("sampler", "euler_magic"),
+        ("seed", -2),
+        ("prompt", "   "),
+    ],
+)
 def test_out_of_limit_parameters_are_refused_and_nothing_is_charged(alice_client, alice, field, value):
     response = alice_client.post(reverse("new_job", args=["txt2img"]), {**TXT2IMG, field: value})
     assert response.status_code == 200
@@ -78,9 +107,11 @@ def test_the_prompt_length_is_capped(alice_client):
 )
 def test_bad_uploads_get_a_clear_error_and_store_nothing(alice_client, alice, bucket_keys, name, data, content_type):
     before = set(bucket_keys())
-    response = alice_client.post(reverse("new_job", args=["upscale"]),
-                                 {"sr_model": "animevideov3", "source_upload": _upload(name, data, content_type)},
-                                 HTTP_ACCEPT_LANGUAGE="en")
+    response = alice_client.post(
+        reverse("new_job", args=["upscale"]),
+        {"sr_model": "animevideov3", "source_upload": _upload(name, data, content_type)},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert response.status_code == 200
     errors = response.context["form"].errors["source_upload"]
     assert errors and all(len(e) > 10 for e in errors)
@@ -90,16 +121,20 @@ def test_bad_uploads_get_a_clear_error_and_store_nothing(alice_client, alice, bu
 
 
 def test_an_upload_too_big_to_upscale_is_refused(alice_client):
-    response = alice_client.post(reverse("new_job", args=["upscale"]),
-                                 {"sr_model": "animevideov3", "source_upload": _upload("big.png", png_bytes((800, 600)))},
-                                 HTTP_ACCEPT_LANGUAGE="en")
+    response = alice_client.post(
+        reverse("new_job", args=["upscale"]),
+        {"sr_model": "animevideov3", "source_upload": _upload("big.png", png_bytes((800, 600)))},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert "at most 768x768" in response.content.decode()
     assert not Job.objects.exists()
 
 
 def test_gps_and_exif_are_stripped_from_the_stored_source(alice_client, alice):
-    response = alice_client.post(reverse("new_job", args=["anime"]),
-                                 {"style": "classic", "source_upload": _upload("me.jpg", _jpeg_with_gps(), "image/jpeg")})
+    response = alice_client.post(
+        reverse("new_job", args=["anime"]),
+        {"style": "classic", "source_upload": _upload("me.jpg", _jpeg_with_gps(), "image/jpeg")},
+    )
     assert response.status_code == 302
     job = Job.objects.get(owner=alice)
     stored = PILImage.open(io.BytesIO(media.read(job.source_key)))

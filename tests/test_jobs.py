@@ -15,13 +15,20 @@ S = JobStatus
 
 
 def _job(owner, **params):
-    return jobs.create_job(owner=owner, kind="txt2img", params={"text": "rose", "w": 512, "h": 512, **params}, prompt="rose")
+    return jobs.create_job(
+        owner=owner, kind="txt2img", params={"text": "rose", "w": 512, "h": 512, **params}, prompt="rose"
+    )
 
 
 ALL = [s.value for s in S]
 ALLOWED = {
-    ("queued", "submitted"), ("queued", "cancelled"), ("queued", "failed"),
-    ("submitted", "succeeded"), ("submitted", "failed"), ("submitted", "unsafe"), ("submitted", "timed_out"),
+    ("queued", "submitted"),
+    ("queued", "cancelled"),
+    ("queued", "failed"),
+    ("submitted", "succeeded"),
+    ("submitted", "failed"),
+    ("submitted", "unsafe"),
+    ("submitted", "timed_out"),
     ("timed_out", "succeeded"),
 }
 
@@ -99,7 +106,9 @@ def provider_server(settings):
     with Recorder() as recorder:
         settings.APISPACE_BASE_URL = recorder.url
         settings.PROVIDER_READ_TIMEOUT = 1
-        recorder.routes[settings.APISPACE_PATHS["txt2img"]] = json_reply({"uid": "task-1", "success": True, "msg": "ok"})
+        recorder.routes[settings.APISPACE_PATHS["txt2img"]] = json_reply(
+            {"uid": "task-1", "success": True, "msg": "ok"}
+        )
         yield recorder
 
 
@@ -113,7 +122,9 @@ def test_submit_posts_once_even_when_the_task_runs_twice(alice, provider_server)
     assert job.provider_task_id == "task-1"
     assert job.provider_response == {"uid": "task-1", "success": True, "msg": "ok"}
     body = json.loads(provider_server.requests[0]["body"])
-    assert body["notify_url"].endswith(f"/callbacks/{job.id}/{__import__('gallery.tokens').tokens.callback_token(job.id)}/")
+    assert body["notify_url"].endswith(
+        f"/callbacks/{job.id}/{__import__('gallery.tokens').tokens.callback_token(job.id)}/"
+    )
 
 
 def test_a_permanent_refusal_fails_the_job_with_the_reason_and_refunds(alice, provider_server, settings):

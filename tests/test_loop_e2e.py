@@ -24,8 +24,18 @@ def user(stack):
 def _submit(stack, http, prompt: str, **extra) -> str:
     url = f"{stack.url}/jobs/new/txt2img/"
     http.get(url)
-    data = {"prompt": prompt, "negative_prompt": "", "width": 512, "height": 512, "steps": 20,
-            "guidance_scale": 7.5, "sampler": "k_euler", "seed": 42, "version": "dreamlike_v1", **extra}
+    data = {
+        "prompt": prompt,
+        "negative_prompt": "",
+        "width": 512,
+        "height": 512,
+        "steps": 20,
+        "guidance_scale": 7.5,
+        "sampler": "k_euler",
+        "seed": 42,
+        "version": "dreamlike_v1",
+        **extra,
+    }
     response = stack.post_form(http, url, data)
     assert response.status_code == 200, response.text[:500]
     assert "/jobs/" in response.url and response.url != url, "the form did not create a job"
@@ -78,7 +88,8 @@ def test_duplicate_callbacks_give_one_image(stack, user):
     job_id = job_url.rstrip("/").rsplit("/", 1)[-1]
     counts = stack.shell(
         "from gallery.models import Image, CallbackDelivery; "
-        f"print(Image.objects.filter(job_id={job_id!r}).count(), CallbackDelivery.objects.filter(job_id={job_id!r}).count())"
+        f"print(Image.objects.filter(job_id={job_id!r}).count(), "
+        f"CallbackDelivery.objects.filter(job_id={job_id!r}).count())"
     ).split()
     assert counts[0] == "1"
     assert stack.invariants()["ok"]
@@ -87,8 +98,9 @@ def test_duplicate_callbacks_give_one_image(stack, user):
 def test_upscale_of_an_upload_is_exactly_four_times(stack, user):
     url = f"{stack.url}/jobs/new/upscale/"
     user.get(url)
-    response = stack.post_form(user, url, {"sr_model": "animevideov3"},
-                               files={"source_upload": ("in.png", png_bytes((128, 96)), "image/png")})
+    response = stack.post_form(
+        user, url, {"sr_model": "animevideov3"}, files={"source_upload": ("in.png", png_bytes((128, 96)), "image/png")}
+    )
     assert response.url != url, response.text[:1000]
     assert stack.wait_for_job(user, response.url, timeout=120) == "succeeded"
     page = user.get(response.url).text

@@ -12,10 +12,26 @@ from tests.helpers import Recorder, json_reply
 
 DOCUMENTED_EXAMPLE = {
     "task": "txt2img.sd",
-    "params": {"model": "art", "text": "玫瑰花", "w": 512, "h": 512, "guidance_scale": 7.5,
-               "negative_prompt": "cropped", "sampler": "k_euler", "seed": -1, "num_steps": 20},
-    "model": "art", "text": "玫瑰花", "w": 512, "h": 512, "guidance_scale": 7.5,
-    "negative_prompt": "cropped", "sampler": "k_euler", "seed": -1, "num_steps": 20,
+    "params": {
+        "model": "art",
+        "text": "玫瑰花",
+        "w": 512,
+        "h": 512,
+        "guidance_scale": 7.5,
+        "negative_prompt": "cropped",
+        "sampler": "k_euler",
+        "seed": -1,
+        "num_steps": 20,
+    },
+    "model": "art",
+    "text": "玫瑰花",
+    "w": 512,
+    "h": 512,
+    "guidance_scale": 7.5,
+    "negative_prompt": "cropped",
+    "sampler": "k_euler",
+    "seed": -1,
+    "num_steps": 20,
     "notify_url": "",
 }
 
@@ -26,8 +42,12 @@ def test_the_payload_matches_the_documented_example():
 
 
 def test_image_kinds_carry_the_source_url_in_params_and_flat(settings):
-    payload = provider.build_payload(kind="upscale", params={"sr_model": "x4plus", "is_anime": False},
-                                     notify_url="https://site/cb", source_url="https://s3/x.png?sig=1")
+    payload = provider.build_payload(
+        kind="upscale",
+        params={"sr_model": "x4plus", "is_anime": False},
+        notify_url="https://site/cb",
+        source_url="https://s3/x.png?sig=1",
+    )
     assert payload["task"] == settings.APISPACE_TASKS["upscale"]
     assert payload["params"]["url"] == payload["url"] == "https://s3/x.png?sig=1"
     assert payload["notify_url"] == "https://site/cb"
@@ -43,7 +63,9 @@ def server(settings):
 
 
 def _submit():
-    return provider.submit(kind="txt2img", payload=provider.build_payload(kind="txt2img", params={"text": "x"}, notify_url="n"))
+    return provider.submit(
+        kind="txt2img", payload=provider.build_payload(kind="txt2img", params={"text": "x"}, notify_url="n")
+    )
 
 
 def test_it_sends_the_token_headers_and_json(server, settings):
@@ -60,8 +82,14 @@ def test_it_sends_the_token_headers_and_json(server, settings):
 
 @pytest.mark.parametrize(
     "reply,expected",
-    [({"uid": "u1"}, "u1"), ({"data": {"uid": "u2"}}, "u2"), ({"task_id": 7}, "7"), ({"data": "u3"}, "u3"),
-     ({"success": True}, None), ({"uid": ""}, None)],
+    [
+        ({"uid": "u1"}, "u1"),
+        ({"data": {"uid": "u2"}}, "u2"),
+        ({"task_id": 7}, "7"),
+        ({"data": "u3"}, "u3"),
+        ({"success": True}, None),
+        ({"uid": ""}, None),
+    ],
 )
 def test_it_extracts_the_task_id_defensively(reply, expected):
     assert provider.extract_task_id(reply) == expected

@@ -16,19 +16,26 @@ PROBE = (
     "'broker': 'redis' if 'redis' in s.Q_CLUSTER else 'orm', 'cache': s.CACHES['default']['BACKEND'], "
     "'timeout': s.Q_CLUSTER['timeout'], 'retry': s.Q_CLUSTER['retry'], 'base': s.APISPACE_BASE_URL, "
     "'engine_on': s.ENGINE_ENABLED, 'storage': s.STORAGES['default']['BACKEND'], "
-    "'endpoint': s.STORAGES['default']['OPTIONS']['endpoint_url'], 'bucket': s.STORAGES['default']['OPTIONS']['bucket_name'], "
+    "'endpoint': s.STORAGES['default']['OPTIONS']['endpoint_url'], "
+    "'bucket': s.STORAGES['default']['OPTIONS']['bucket_name'], "
     "'paths': s.APISPACE_PATHS, 'token': s.PROVIDER_TOKEN}))"
 )
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "APISPACE_", "S3_", "ENGINE_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_URL", "REDIS_URL", "APISPACE_", "S3_", "ENGINE_"))
+    }
     env.update({"DJANGO_SETTINGS_MODULE": "aigc_site.settings", "SECRET_KEY": "x" * 50}, **extra)
     return env
 
 
 def _settings(**extra: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=_clean_env(**extra), capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=_clean_env(**extra), capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -59,8 +66,13 @@ def test_queue_retry_exceeds_timeout():
 
 
 def test_it_refuses_a_retry_not_above_the_timeout():
-    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=_clean_env(Q_TIMEOUT="100", Q_RETRY="100"),
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=_clean_env(Q_TIMEOUT="100", Q_RETRY="100"),
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode != 0
     assert "Q_RETRY must exceed Q_TIMEOUT" in out.stderr
 
@@ -97,7 +109,9 @@ def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
 
 
 def test_it_rejects_a_malformed_boolean():
-    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=_clean_env(DEBUG="maybe"), capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=_clean_env(DEBUG="maybe"), capture_output=True, text=True
+    )
     assert out.returncode != 0
     assert "DEBUG must be a boolean" in out.stderr
 
@@ -110,6 +124,11 @@ def test_check_deploy_passes_with_production_like_environment():
         ALLOWED_HOSTS="aigc.example.com",
         APISPACE_TOKEN="real-token",
     )
-    out = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stdout + out.stderr

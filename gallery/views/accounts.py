@@ -25,7 +25,9 @@ def signup(request: HttpRequest) -> HttpResponse:
                 user = form.save()
                 credits.grant_signup_credits(user=user)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, _("Welcome! You have %(n)d credits to start with.") % {"n": credits.balance_of(user)})
+            messages.success(
+                request, _("Welcome! You have %(n)d credits to start with.") % {"n": credits.balance_of(user)}
+            )
             return redirect(request.GET.get("next") or "home")
     else:
         form = SignupForm()

@@ -25,8 +25,10 @@ def find_problems(*, check_storage: bool = True) -> tuple[list[str], dict]:
             problems.append(f"user {account.user_id}: balance {account.balance} but ledger sums to {total}")
         if account.balance < 0:
             problems.append(f"user {account.user_id}: negative balance {account.balance}")
-    per_job = CreditTransaction.objects.filter(job__isnull=False).values("job_id").annotate(
-        debits=Count("id", filter=Q(kind="debit")), refunds=Count("id", filter=Q(kind="refund"))
+    per_job = (
+        CreditTransaction.objects.filter(job__isnull=False)
+        .values("job_id")
+        .annotate(debits=Count("id", filter=Q(kind="debit")), refunds=Count("id", filter=Q(kind="refund")))
     )
     by_job = {row["job_id"]: row for row in per_job}
     for job in Job.objects.only("id", "status", "cost"):

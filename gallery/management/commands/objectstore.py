@@ -37,7 +37,9 @@ class Command(BaseCommand):
             signal.signal(signal.SIGINT, stop)
             client = objectstore.client(settings.S3_ENDPOINT_URL, settings.S3_ACCESS_KEY, settings.S3_SECRET_KEY)
             objectstore.wait_until_ready(client, settings.S3_BUCKET, process=process, timeout=90)
-            self.stdout.write(f"object store ready at {settings.S3_ENDPOINT_URL}, bucket {settings.S3_BUCKET} (log: {log_path})")
+            self.stdout.write(
+                f"object store ready at {settings.S3_ENDPOINT_URL}, bucket {settings.S3_BUCKET} (log: {log_path})"
+            )
             self.stdout.flush()
             process.wait()
             if process.returncode:

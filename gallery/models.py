@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class JobKind(models.TextChoices):
@@ -258,7 +259,7 @@ class SensitiveWord(models.Model):
 
 class Report(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("report status", "Open")
         HIDDEN = "hidden", _("Image hidden")
         DISMISSED = "dismissed", _("Dismissed")
 

@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
@@ -25,6 +25,19 @@ SOURCE_URL_EXPIRY = 45 * 60
 INGEST_ATTEMPTS = 6
 
 
+def _in_english(func):
+    """Tasks run outside any request; the reasons they store (job errors, ledger reasons) are
+    kept in one language, English, for the audit. Pages translate the headline around them."""
+
+    def wrapper(*args, **kwargs):
+        with translation.override("en"):
+            return func(*args, **kwargs)
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
 def _retry_later(func: str, job_id: str, *, attempt: int, base: float) -> None:
     delay = base * (2 ** (attempt - 1))
     schedule(
@@ -37,6 +50,7 @@ def _retry_later(func: str, job_id: str, *, attempt: int, base: float) -> None:
     )
 
 
+@_in_english
 def submit_job(job_id: str, attempt: int = 1) -> str:
     """POST a queued job to the provider, at most once (see jobs.claim_for_submission)."""
     job = jobs.claim_for_submission(job_id=job_id)
@@ -66,6 +80,7 @@ def submit_job(job_id: str, attempt: int = 1) -> str:
     return "submitted"
 
 
+@_in_english
 def ingest_result(job_id: str, attempt: int = 1) -> str:
     try:
         return ingest.ingest_result(job_id=job_id)
@@ -78,6 +93,7 @@ def ingest_result(job_id: str, attempt: int = 1) -> str:
         return f"retry {attempt}"
 
 
+@_in_english
 def sweep_stale_jobs() -> dict[str, int]:
     """Every minute: finish jobs the provider never called back about, and re-send queued
     jobs whose submission task was lost. Each job is handled on its own, so one bad row

@@ -125,6 +125,23 @@ def alice_client(client, alice):
 
 
 @pytest.fixture(autouse=True)
+def _english_unless_asked(request):
+    """The site defaults to Chinese; tests read the English msgids unless they ask for
+    Chinese (an Accept-Language header, the language cookie, or translation.override)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def client():
+    from django.test import Client
+
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
+@pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -70,7 +70,7 @@ def test_it_shows_the_seven_prompts_in_order_with_placeholders(client):
 
 
 def test_it_shows_the_prompt_in_chinese_by_default(client):
-    html = client.get(reverse("inspiration")).content.decode()
+    html = client.get(reverse("inspiration"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert CURATED[1][0] in html
     assert CURATED[1][1] not in html
 
@@ -82,7 +82,7 @@ def test_it_shows_the_english_rendering_to_english_visitors(client):
 
 
 def test_use_this_prompt_opens_the_form_prefilled_after_login(client, alice):
-    link = use_prompt_links(client.get(reverse("inspiration")))[0]
+    link = use_prompt_links(client.get(reverse("inspiration"), HTTP_ACCEPT_LANGUAGE="zh-CN"))[0]
     assert link.startswith(reverse("new_job", args=["txt2img"]))
     assert parse_qs(urlsplit(link).query)["prompt"] == [CURATED[1][0]]
     anonymous = client.get(link)

@@ -237,15 +237,18 @@ def test_journey_4_the_language_switcher_turns_the_whole_ui(new_page, stack):
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert "把文字变成图画" in page.locator("h1").inner_text()
     shot(page, "chinese")
-    page.select_option("[data-testid=language-select]", "en")
-    page.wait_for_load_state()
+    page.click("label.nav-toggle-label")  # a phone: the switcher is in the menu
+    shot(page, "menu-open")
+    with page.expect_navigation():
+        page.select_option("[data-testid=language-select]", "en")
     assert page.locator("html").get_attribute("lang") == "en"
     assert "Turn words into pictures" in page.locator("h1").inner_text()
     page.goto("/inspiration/")
     assert "Inspiration" in page.locator("h1").inner_text()
     shot(page, "english-persists")
-    page.select_option("[data-testid=language-select]", "zh-hans")
-    page.wait_for_load_state()
+    page.click("label.nav-toggle-label")
+    with page.expect_navigation():
+        page.select_option("[data-testid=language-select]", "zh-hans")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert "灵感" in page.locator("h1").inner_text()
     shot(page, "back-to-chinese")

@@ -162,16 +162,17 @@ else:
 
 # --- queue: django-q2, ORM broker by default, Redis broker when REDIS_URL is set ---
 # timeout: the longest task is the engine's "photo, best quality" upscale of a 768x768 input
-# (realesrgan-x4plus, tiled, ~2-3 minutes on 2 cores), so a task may run 300 s.
-# retry: a task not acknowledged within 360 s is handed out again; it must exceed timeout or a
+# (realesrgan-x4plus, tiled: ~4 minutes alone on 2 cores, more when sharing them), so a task
+# may run 600 s.
+# retry: a task not acknowledged within 660 s is handed out again; it must exceed timeout or a
 # still-running task would be started twice. Tasks are idempotent anyway (see gallery/tasks.py).
 # max_attempts: a crashed task is re-run at most 3 times.
 
 Q_CLUSTER = {
     "name": env_str("Q_CLUSTER_NAME", "aigc"),
     "workers": env_int("Q_WORKERS", 4),
-    "timeout": env_int("Q_TIMEOUT", 300),
-    "retry": env_int("Q_RETRY", 360),
+    "timeout": env_int("Q_TIMEOUT", 600),
+    "retry": env_int("Q_RETRY", 660),
     "max_attempts": 3,
     "queue_limit": 50,
     "bulk": 1,

@@ -205,6 +205,7 @@ class Stack:
     def session(self, username: str, password: str) -> requests.Session:
         """A logged-in browser-like session (cookies, CSRF) using the real login form."""
         http = requests.Session()
+        http.headers["Accept-Language"] = "en"  # the tests read English; Chinese is the default
         http.get(f"{self.url}/accounts/login/")
         response = http.post(
             f"{self.url}/accounts/login/",

@@ -177,3 +177,35 @@ def test_oversized_result_image_is_refused_and_refunded(stack, user):
     assert stack.wait_for_job(user, job_url, timeout=90) == "failed"
     assert _balance(stack, user) == before
     assert stack.invariants()["ok"]
+
+
+def test_a_silent_provider_is_asked_by_the_sweep_or_timed_out(stack, user):
+    before = _balance(stack, user)
+    asked = _submit(stack, user, "an orchard [[silent]]")
+    unasked = _submit(stack, user, "a harbour [[silent]]")
+    for job_url in (asked, unasked):
+        _wait_status(stack, _job_id(job_url), {"submitted"})
+    time.sleep(2)  # both are rendered and finished on the engine's side; no callback comes
+    # Where the provider has a status call, the sweep fetches the finished result from it.
+    _backdate_and_sweep(stack, _job_id(asked))
+    assert _wait_status(stack, _job_id(asked), {"succeeded"}, timeout=30) == "succeeded"
+    # With APISpace's documented surface only, the job is timed out and refunded.
+    assert _backdate_and_sweep(stack, _job_id(unasked), ask_provider=False) == "timed_out"
+    assert _balance(stack, user) == before - 2
+    assert stack.invariants()["ok"]
+
+
+def test_the_backend_time_spelling_is_accepted_end_to_end(stack, user):
+    job_url = _submit(stack, user, "a bamboo forest [[backend-spelling]]")
+    assert stack.wait_for_job(user, job_url) == "succeeded"
+    job_id = _job_id(job_url)
+    body = json.loads(
+        _py(
+            stack,
+            (
+                "import json; from gallery.models import CallbackDelivery; "
+                f"print(json.dumps(CallbackDelivery.objects.filter(job_id={job_id!r}).first().body))"
+            ),
+        )
+    )
+    assert "create_time" in body["data"] and "createtime" not in body["data"]

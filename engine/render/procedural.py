@@ -155,7 +155,12 @@ def _stable_hash(text: str) -> int:
 
 
 def _english_hit(word: str, keywords: tuple[str, ...]) -> bool:
-    return word in keywords or (word.endswith("es") and word[:-2] in keywords) or word[:-1] in keywords
+    """Whole-word match, tolerating an English plural ("roses", "foxes", "skies" -> "sky")."""
+    if word in keywords:
+        return True
+    if word.endswith("ies") and word[:-3] + "y" in keywords:
+        return True
+    return word.endswith("s") and (word[:-1] in keywords or (word.endswith("es") and word[:-2] in keywords))
 
 
 def match_families(prompt: str) -> list[str]:
@@ -173,8 +178,12 @@ def match_families(prompt: str) -> list[str]:
 
 def palette_for_prompt(prompt: str) -> list[RGB]:
     """The prompt's colours: its families' colours, first-mentioned first; a default otherwise."""
+    return _palette_of(match_families(prompt), prompt)
+
+
+def _palette_of(families: list[str], prompt: str) -> list[RGB]:
     colors: list[RGB] = []
-    for name in match_families(prompt):
+    for name in families:
         colors += [c for c in PALETTE_KEYWORDS[name].colors if c not in colors]
     if not colors:
         colors = list(_DEFAULT_PALETTES[_stable_hash(prompt) % len(_DEFAULT_PALETTES)])
@@ -316,9 +325,7 @@ class _Layer:
             _composite(canvas, rgba[..., :3], rgba[..., 3])
 
 
-def _ellipse_points(
-    cx: float, cy: float, rx: float, ry: float, angle: float, n: int = 28
-) -> list[tuple[float, float]]:
+def _ellipse_points(cx: float, cy: float, rx: float, ry: float, angle: float, n: int = 28) -> list[tuple[float, float]]:
     """Polygon of a rotated ellipse (Pillow only draws axis-aligned ones)."""
     t = np.linspace(0, 2 * math.pi, n, endpoint=False)
     x, y = rx * np.cos(t), ry * np.sin(t)
@@ -348,8 +355,6 @@ class _Scene:
     time: str  # "day" | "sunset" | "night"
     tint: Color | None  # mean colour of the colour words (gold, pink...), if any
     sky_tint: Color | None  # the same without white/silver, which would only wash the sky out
-    subject: Color  # main colour for the subject (castle walls, roses, animal)
-    accent: Color
 
 
 def _plan(prompt: str, negative_prompt: str) -> _Scene:
@@ -360,7 +365,7 @@ def _plan(prompt: str, negative_prompt: str) -> _Scene:
     motifs: set[str] = set()
     for name in families:
         motifs |= PALETTE_KEYWORDS[name].motifs
-    palette = palette_for_prompt(" ".join(families)) if families else palette_for_prompt(prompt)
+    palette = _palette_of(families, prompt)
 
     time = "day"
     for name in families:  # the first-mentioned time word wins
@@ -375,12 +380,7 @@ def _plan(prompt: str, negative_prompt: str) -> _Scene:
     tint = np.mean(tints, axis=0).astype(np.float32) if tints else None
     sky_tints = [_c(PALETTE_KEYWORDS[n].colors[0]) for n in tint_names if n != "white"]
     sky_tint = np.mean(sky_tints, axis=0).astype(np.float32) if sky_tints else None
-    subject_family = next((n for n in families if "tint" not in PALETTE_KEYWORDS[n].motifs), None)
-    subject = _c(PALETTE_KEYWORDS[subject_family].colors[0]) if subject_family else _c(palette[0])
-    if tint is not None:
-        subject = _mix(subject, tint, 0.8)
-    accent = _c(palette[min(1, len(palette) - 1)])
-    return _Scene(families, palette, motifs, time, tint, sky_tint, subject, accent)
+    return _Scene(families, palette, motifs, time, tint, sky_tint)
 
 
 _SKIES: dict[str, list[tuple[float, RGB]]] = {
@@ -551,9 +551,7 @@ def _paint_hills(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, ho
     return line
 
 
-def _paint_water(
-    canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, horizon_y: float, light_x: float
-) -> None:
+def _paint_water(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, horizon_y: float, light_x: float) -> None:
     """Water below the horizon: a rippled, softened mirror of the scene, deepening towards the
     viewer, with a glitter path of thin dashes under the sun or moon."""
     h, w = canvas.shape[:2]
@@ -565,11 +563,15 @@ def _paint_water(
     dist = (ys - hy) / rows  # 0 at the horizon, 1 at the bottom
     # Horizontally stretched noise (cells ~40 px wide, ~3 px tall) reads as ripples on water.
     ripple = cv2.resize(
-        rng.standard_normal((max(2, rows // 3), max(2, w // 40))).astype(np.float32), (w, rows), interpolation=cv2.INTER_CUBIC
+        rng.standard_normal((max(2, rows // 3), max(2, w // 40))).astype(np.float32),
+        (w, rows),
+        interpolation=cv2.INTER_CUBIC,
     )
     map_x = np.arange(w, dtype=np.float32)[None, :] + ripple * (1.0 + dist[:, None] * w * 0.01)
     map_y = (2 * hy - ys - 1).clip(0, h - 1)[:, None] + ripple * (0.5 + dist[:, None] * 3.0)
-    reflection = cv2.remap(canvas, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    reflection = cv2.remap(
+        canvas, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
     reflection = cv2.GaussianBlur(reflection, (0, 0), sigmaX=1.0, sigmaY=2.0)
     water = _c(PALETTE_KEYWORDS["water"].colors[0])
     deep = _c(PALETTE_KEYWORDS["water"].colors[1])
@@ -597,7 +599,9 @@ def _paint_water(
 def _paint_far_shore(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, horizon_y: float) -> None:
     """A low strip of land on the far side of the water, for things to stand on and mirror."""
     h, w = canvas.shape[:2]
-    land = _c((70, 110, 80)) if scene.time == "day" else _c((60, 50, 80)) if scene.time == "sunset" else _c((18, 22, 44))
+    land = (
+        _c((70, 110, 80)) if scene.time == "day" else _c((60, 50, 80)) if scene.time == "sunset" else _c((18, 22, 44))
+    )
     if "snow" in scene.motifs:
         land = _mix(land, _c((230, 236, 250)), 0.6)
     haze = canvas[int(horizon_y) - 1, w // 2].copy()
@@ -610,11 +614,9 @@ def _paint_castle(
 ) -> None:
     """A fairy-tale castle: a keep, towers with conical roofs, crenellations, windows, a flag."""
     h, w = canvas.shape[:2]
-    wall = scene.subject if scene.families and scene.families[0] in ("castle", "white", "gold", "pink") else None
-    if wall is None:
-        wall = _c(PALETTE_KEYWORDS["castle"].colors[0])
-        if scene.tint is not None:
-            wall = _mix(wall, scene.tint, 0.6)
+    wall = _c(PALETTE_KEYWORDS["castle"].colors[0])
+    if scene.tint is not None:  # "white castle", "金色的城堡": colour words paint the walls
+        wall = _mix(wall, scene.tint, 0.8)
     haze = canvas[int(min(h - 1, base_y - size * 0.5)), w // 2].copy()
     if scene.time == "night":
         wall = _mix(wall * 0.45, haze, 0.2)
@@ -668,7 +670,11 @@ def _paint_castle(
     flag_x, flag_top = cx, base_y - size * 0.95 - size * 0.2 * 1.6
     layer.line([(flag_x, flag_top + size * 0.02), (flag_x, flag_top - size * 0.1)], _shade(wall, 0.4), size * 0.006)
     layer.polygon(
-        [(flag_x, flag_top - size * 0.1), (flag_x + size * 0.08, flag_top - size * 0.08), (flag_x, flag_top - size * 0.055)],
+        [
+            (flag_x, flag_top - size * 0.1),
+            (flag_x + size * 0.08, flag_top - size * 0.08),
+            (flag_x, flag_top - size * 0.055),
+        ],
         _c(scene.palette[0]) if scene.palette else roof,
     )
     layer.composite_onto(canvas)
@@ -690,7 +696,9 @@ def _paint_city(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, bas
             for wy in np.arange(top + 8, base_y - 6, 9):
                 for wx in np.arange(x + 5, x + bw - 8, 7):
                     if rng.random() < 0.35:
-                        layer.rect(wx, wy, wx + 3, wy + 4, _mix(neon[int(rng.integers(0, 2))], _c((255, 240, 200)), 0.5))
+                        layer.rect(
+                            wx, wy, wx + 3, wy + 4, _mix(neon[int(rng.integers(0, 2))], _c((255, 240, 200)), 0.5)
+                        )
             if rng.random() < 0.5:  # a neon sign
                 color = neon[int(rng.integers(0, 2))]
                 sy = top + bh * rng.uniform(0.15, 0.5)
@@ -730,7 +738,10 @@ def _paint_trees(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, gr
                 layer.polygon([(x - half, y), (x, y - size * 0.5), (x + half, y)], tone)
                 layer.polygon([(x, y - size * 0.5), (x + half, y), (x + half * 0.1, y)], _shade(tone, 0.75))
                 if "snow" in scene.motifs:
-                    layer.polygon([(x - half * 0.35, y - size * 0.33), (x, y - size * 0.5), (x + half * 0.35, y - size * 0.33)], _c((240, 246, 255)))
+                    layer.polygon(
+                        [(x - half * 0.35, y - size * 0.33), (x, y - size * 0.5), (x + half * 0.35, y - size * 0.33)],
+                        _c((240, 246, 255)),
+                    )
         else:  # a round tree: a trunk and a few overlapping crowns
             layer.rect(x - size * 0.04, gy - size * 0.45, x + size * 0.04, gy + 2, _c((90, 60, 40)) * 0.8)
             for dx, dy, r, f in ((-0.14, -0.5, 0.2, 0.95), (0.14, -0.52, 0.2, 0.8), (0.0, -0.68, 0.24, 1.05)):
@@ -743,25 +754,42 @@ def _draw_rose(layer: _Layer, rng: np.random.Generator, cx: float, cy: float, r:
     rot = rng.uniform(0, 2 * math.pi)
     outline = _shade(base, 0.62)
     # outer petals catch the most light; the cupped heart sits in its own shadow
-    rings = ((7, 0.58, 0.52, 0.36, 1.0), (6, 0.42, 0.44, 0.3, 0.92), (5, 0.26, 0.34, 0.24, 0.84), (4, 0.12, 0.24, 0.18, 0.74))
+    rings = (
+        (7, 0.58, 0.52, 0.36, 1.0),
+        (6, 0.42, 0.44, 0.3, 0.92),
+        (5, 0.26, 0.34, 0.24, 0.84),
+        (4, 0.12, 0.24, 0.18, 0.74),
+    )
     rim_color = _mix(base, _c((255, 150, 160)), 0.45)
     for ring, (count, dist, rx, ry, light) in enumerate(rings):
         for i in range(count):
             a = rot + ring * 0.45 + i * 2 * math.pi / count
             px, py = cx + math.cos(a) * dist * r, cy + math.sin(a) * dist * r
             petal = _ellipse_points(px, py, rx * r, ry * r, a + math.pi / 2)
-            layer.polygon(_ellipse_points(px + r * 0.02, py + r * 0.03, rx * r * 1.04, ry * r * 1.08, a + math.pi / 2), outline)
+            layer.polygon(
+                _ellipse_points(px + r * 0.02, py + r * 0.03, rx * r * 1.04, ry * r * 1.08, a + math.pi / 2), outline
+            )
             layer.polygon(petal, _shade(base, light * rng.uniform(0.94, 1.06)))
             # a lighter rim on each petal's outer edge catches the light
-            rim = _ellipse_points(px + math.cos(a) * r * ry * 0.5, py + math.sin(a) * r * ry * 0.5, rx * r * 0.7, ry * r * 0.35, a + math.pi / 2)
+            rim = _ellipse_points(
+                px + math.cos(a) * r * ry * 0.5,
+                py + math.sin(a) * r * ry * 0.5,
+                rx * r * 0.7,
+                ry * r * 0.35,
+                a + math.pi / 2,
+            )
             layer.polygon(rim, _shade(rim_color, light), alpha=0.6)
-    spiral = [(cx + math.cos(rot + t) * r * 0.02 * t, cy + math.sin(rot + t) * r * 0.02 * t) for t in np.linspace(0, 9, 40)]
+    spiral = [
+        (cx + math.cos(rot + t) * r * 0.02 * t, cy + math.sin(rot + t) * r * 0.02 * t) for t in np.linspace(0, 9, 40)
+    ]
     layer.line(spiral, _shade(base, 0.5), r * 0.035)
 
 
 def _draw_leaf(layer: _Layer, x: float, y: float, length: float, angle: float, green: Color) -> None:
     layer.polygon(_leaf_points(x, y, length, length * 0.45, angle), green)
-    layer.polygon(_leaf_points(x, y, length, length * 0.22, angle + 0.12), _mix(green, _c((96, 178, 72)), 0.7), alpha=0.7)
+    layer.polygon(
+        _leaf_points(x, y, length, length * 0.22, angle + 0.12), _mix(green, _c((96, 178, 72)), 0.7), alpha=0.7
+    )
     end = (x + math.cos(angle) * length * 0.9, y + math.sin(angle) * length * 0.9)
     layer.line([(x, y), end], _shade(green, 0.6), max(1.0, length * 0.03))
 
@@ -783,7 +811,9 @@ def _paint_bloom(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator) ->
     canvas[:] = _vertical_gradient(h, w, [(0.0, back_top), (1.0, back_bottom)])
     bokeh = _Layer(w, h)
     for _ in range(int(18 + w * h / 30000)):
-        color = _mix(_c(scene.palette[int(rng.integers(0, len(scene.palette)))]), _c((255, 236, 240)), rng.uniform(0.2, 0.7))
+        color = _mix(
+            _c(scene.palette[int(rng.integers(0, len(scene.palette)))]), _c((255, 236, 240)), rng.uniform(0.2, 0.7)
+        )
         r = unit * rng.uniform(0.02, 0.09)
         bokeh.ellipse(rng.uniform(0, w), rng.uniform(0, h), r, r, color, alpha=rng.uniform(0.15, 0.45))
     bokeh.composite_onto(canvas, blur=unit / 70)
@@ -801,7 +831,9 @@ def _paint_bloom(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator) ->
     for x, y, r in spots:
         for _ in range(3):
             ang = rng.uniform(0, 2 * math.pi)
-            _draw_leaf(layer, x + math.cos(ang) * r * 0.6, y + math.sin(ang) * r * 0.6, r * rng.uniform(0.9, 1.3), ang, green)
+            _draw_leaf(
+                layer, x + math.cos(ang) * r * 0.6, y + math.sin(ang) * r * 0.6, r * rng.uniform(0.9, 1.3), ang, green
+            )
     for x, y, r in spots:
         _draw_rose(layer, rng, x, y, r, _rose_color(scene, rng))
     shadow = np.asarray(layer.image.resize((w, h), Image.Resampling.BILINEAR), np.float32)[..., 3] / 255.0
@@ -833,18 +865,24 @@ def _paint_meadow_flowers(canvas: np.ndarray, scene: _Scene, rng: np.random.Gene
             color = _c(flower_colors[int(rng.integers(0, len(flower_colors)))])
         if scene.time == "night":
             color = color * 0.5
-        layer.line([(x, y), (x + r * 0.2, y + r * 2.2)], _c((50, 110, 50)) * (0.5 if scene.time == "night" else 1), r * 0.18)
+        layer.line(
+            [(x, y), (x + r * 0.2, y + r * 2.2)], _c((50, 110, 50)) * (0.5 if scene.time == "night" else 1), r * 0.18
+        )
         if roses and r > unit * 0.028 and rng.random() < 0.4:
             _draw_rose(layer, rng, x, y, r * 1.3, color)
             continue
         for k in range(5):
             a = k * 2 * math.pi / 5 + rng.uniform(0, 0.6)
-            layer.ellipse(x + math.cos(a) * r * 0.55, y + math.sin(a) * r * 0.55, r * 0.5, r * 0.5, _shade(color, 0.92 + 0.04 * k))
+            layer.ellipse(
+                x + math.cos(a) * r * 0.55, y + math.sin(a) * r * 0.55, r * 0.5, r * 0.5, _shade(color, 0.92 + 0.04 * k)
+            )
         layer.ellipse(x, y, r * 0.3, r * 0.3, _c((255, 214, 110)))
     layer.composite_onto(canvas)
 
 
-def _paint_animal(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, kind: str, x: float, ground_y: float) -> None:
+def _paint_animal(
+    canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, kind: str, x: float, ground_y: float
+) -> None:
     """A sitting cat / fox / rabbit seen from behind-three-quarters; a silhouette at dusk."""
     h, w = canvas.shape[:2]
     s = min(w, h) * 0.22
@@ -882,10 +920,27 @@ def _paint_animal(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, k
         ear_h = 0.3 if kind == "fox" else 0.22
         for side in (-1, 1):
             bx = x - s * 0.02 + side * s * 0.13
-            layer.polygon([(bx - s * 0.08, head_y - s * 0.1), (bx + side * s * 0.03, head_y - s * ear_h - s * 0.1), (bx + s * 0.08, head_y - s * 0.12)], fur)
-            layer.polygon([(bx - s * 0.04, head_y - s * 0.12), (bx + side * s * 0.02, head_y - s * ear_h - s * 0.04), (bx + s * 0.04, head_y - s * 0.13)], dark)
+            layer.polygon(
+                [
+                    (bx - s * 0.08, head_y - s * 0.1),
+                    (bx + side * s * 0.03, head_y - s * ear_h - s * 0.1),
+                    (bx + s * 0.08, head_y - s * 0.12),
+                ],
+                fur,
+            )
+            layer.polygon(
+                [
+                    (bx - s * 0.04, head_y - s * 0.12),
+                    (bx + side * s * 0.02, head_y - s * ear_h - s * 0.04),
+                    (bx + s * 0.04, head_y - s * 0.13),
+                ],
+                dark,
+            )
     if kind == "fox":
-        layer.polygon([(x - s * 0.2, head_y + s * 0.02), (x - s * 0.02, head_y + s * 0.2), (x + s * 0.16, head_y + s * 0.02)], belly)
+        layer.polygon(
+            [(x - s * 0.2, head_y + s * 0.02), (x - s * 0.02, head_y + s * 0.2), (x + s * 0.16, head_y + s * 0.02)],
+            belly,
+        )
     layer.composite_onto(canvas)
 
 
@@ -911,13 +966,17 @@ def _paint_dunes(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator, ho
     return line
 
 
-def _paint_particles(canvas: np.ndarray, rng: np.random.Generator, color: Color, count: int, size: float, blur: float) -> None:
+def _paint_particles(
+    canvas: np.ndarray, rng: np.random.Generator, color: Color, count: int, size: float, blur: float
+) -> None:
     h, w = canvas.shape[:2]
     layer = _Layer(w, h)
     for _ in range(count):
         r = size * rng.uniform(0.4, 1.2)
         x, y = rng.uniform(0, w), rng.uniform(0, h)
-        layer.polygon(_ellipse_points(x, y, r, r * 0.55, rng.uniform(0, math.pi), 12), color, alpha=rng.uniform(0.5, 0.95))
+        layer.polygon(
+            _ellipse_points(x, y, r, r * 0.55, rng.uniform(0, math.pi), 12), color, alpha=rng.uniform(0.5, 0.95)
+        )
     layer.composite_onto(canvas, blur=blur)
 
 
@@ -986,7 +1045,9 @@ def _paint_landscape(canvas: np.ndarray, scene: _Scene, rng: np.random.Generator
 
 
 def _rng_for(prompt: str, seed: int, negative_prompt: str) -> np.random.Generator:
-    return np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32, _stable_hash(prompt) & 0xFFFFFFFF, _stable_hash(negative_prompt) & 0xFFFF])
+    return np.random.default_rng(
+        [seed & 0xFFFFFFFF, seed >> 32, _stable_hash(prompt) & 0xFFFFFFFF, _stable_hash(negative_prompt) & 0xFFFF]
+    )
 
 
 def render_text_to_image(prompt: str, *, width: int, height: int, seed: int, negative_prompt: str = "") -> Image.Image:
@@ -1004,10 +1065,13 @@ def render_text_to_image(prompt: str, *, width: int, height: int, seed: int, neg
     canvas = np.zeros((height, width, 3), np.float32)
     landscape_words = {"castle", "water", "mountains", "city", "dunes", "clouds", "night", "sunset"}
     animal = any(m.startswith("animal_") for m in scene.motifs)
-    if "flowers" in scene.motifs and not (scene.motifs & landscape_words) and not animal and "meadow" not in scene.motifs:
+    if (
+        "flowers" in scene.motifs
+        and not (scene.motifs & landscape_words)
+        and not animal
+        and "meadow" not in scene.motifs
+    ):
         _paint_bloom(canvas, scene, rng)
     else:
         _paint_landscape(canvas, scene, rng)
     return Image.fromarray(_finish(canvas, rng), "RGB")
-
-

@@ -74,8 +74,11 @@ def _info(label: str, stem: str, tile: int, s512: float, s768: float, mem: int, 
     )
 
 
-# Timings/memory: `bench/superres.py` medians on the project machine (2 cores, AMD EPYC with
-# AVX2 but no AVX-512 - about 2x slower than the box the notes were first measured on).
+# Expected figures on the project machine (2 cores, AMD EPYC with AVX2, no AVX-512; 2 threads,
+# 128 px tiles), from bench/superres.py and per-tile timings when the box was quiet; it is about
+# 2x slower than the box of the first notes (1.34 s for animevideov3 at 512). Other load on the
+# 2 cores stretches every figure (2-4x was seen). Peak memory is the whole worker process's
+# (Python, numpy, Pillow, the model, the 4x output) in a fresh process.
 MODELS: dict[str, ModelInfo] = {
     DEFAULT_MODEL: _info(
         "Real-ESRGAN animevideov3 x4",
@@ -83,25 +86,25 @@ MODELS: dict[str, ModelInfo] = {
         tile=128,
         s512=2.4,
         s768=5.4,
-        mem=330,
+        mem=340,
         use="default; fast, crisp edges and text",
     ),
     ANIME_MODEL: _info(
         "Real-ESRGAN x4plus-anime",
         "REALESRGAN_X4PLUSANIME_UP4X",
         tile=128,
-        s512=36.0,
-        s768=81.0,
-        mem=1300,
+        s512=37.0,
+        s768=84.0,
+        mem=1950,
         use="illustrations and anime pictures",
     ),
     PHOTO_MODEL: _info(
         "Real-ESRGAN x4plus",
         "REALESRGAN_X4PLUS_UP4X",
         tile=128,
-        s512=105.0,
-        s768=235.0,
-        mem=1500,
+        s512=110.0,
+        s768=250.0,
+        mem=2200,
         use="photo, best quality; slow, always tiled",
     ),
 }
@@ -161,15 +164,31 @@ _CACHE: dict[tuple[str, int, str], _Loaded] = {}
 _CACHE_LOCK = threading.Lock()
 
 
+# The ncnn wheel bundles GNU libgomp, whose threads spin at every layer's barrier by default.
+# When anything else wants the 2 cores (the web server, another worker) a spinning thread
+# starves its partner: measured under load, the median 128 px tile took 0.81 s spinning vs
+# 0.44 s with passive waiting (0.17-0.2 s on a quiet box), and passive also won on the best
+# runs. libgomp reads the variable once, when it is loaded, so it must be set before the
+# first `import ncnn`; setdefault leaves an explicit deployment choice alone.
+OMP_WAIT_POLICY = "PASSIVE"
+
+
+def import_ncnn() -> Any:
+    """Import ncnn (lazily: the rest of the engine must import even without it)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
+    try:
+        import ncnn
+    except ImportError as exc:
+        raise ModelUnavailable(f"the ncnn wheel is not importable ({exc}); pip install ncnn") from exc
+    return ncnn
+
+
 def _load_net(model_id: str, threads: int, folder: Path) -> Any:
     param_path, bin_path = _model_files(model_id, folder)
     missing = [str(p) for p in (param_path, bin_path) if not p.is_file()]
     if missing:
         raise ModelUnavailable(f"model {model_id!r} files missing: {', '.join(missing)}")
-    try:
-        import ncnn  # imported lazily: the rest of the engine must import even without it
-    except ImportError as exc:
-        raise ModelUnavailable(f"the ncnn wheel is not importable ({exc}); pip install ncnn") from exc
+    ncnn = import_ncnn()
     net = ncnn.Net()
     net.opt.use_vulkan_compute = False  # no GPU here; ncnn's own CPU path is ~15x faster than lavapipe
     net.opt.num_threads = threads
@@ -217,9 +236,7 @@ def is_greyscale(image: Image.Image) -> bool:
 
 def to_rgb_array(image: Image.Image) -> np.ndarray:
     """HxWx3 uint8 RGB; transparency composited on white, greyscale/palette expanded."""
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        image.mode == "P" and "transparency" in image.info
-    )
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info)
     if has_alpha:
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -241,8 +258,7 @@ def _spans(length: int, tile: int) -> list[tuple[int, int]]:
 
 def _extract(net: Any, patch: np.ndarray) -> np.ndarray:
     """Run one contiguous float32 CHW patch; return the 4x CHW float32 result."""
-    import ncnn
-
+    ncnn = import_ncnn()
     extractor = net.create_extractor()
     # ncnn.Mat(array) shares `patch`'s buffer; the caller keeps `patch` referenced until we return.
     extractor.input(INPUT_BLOB, ncnn.Mat(patch))

@@ -90,7 +90,9 @@ def painterly(rgb: np.ndarray, amount: float) -> np.ndarray:
     if amount <= 0.01:
         return rgb
     u8 = (rgb * 255.0 + 0.5).astype(np.uint8)
-    smooth = cv2.edgePreservingFilter(u8, flags=cv2.RECURS_FILTER, sigma_s=10 + 50 * amount, sigma_r=0.15 + 0.3 * amount)
+    smooth = cv2.edgePreservingFilter(
+        u8, flags=cv2.RECURS_FILTER, sigma_s=10 + 50 * amount, sigma_r=0.15 + 0.3 * amount
+    )
     return smooth.astype(np.float32) / 255.0
 
 

@@ -101,9 +101,10 @@ def run_script(script: str, args: list[str], env: dict[str, str]) -> dict[str, A
 
 
 def run_upscale(quick: bool, env: dict[str, str]) -> dict[str, Any]:
-    """bench/superres.py (issue 9) --quick on the 512 px input; bench/upscale.py if that fails."""
+    """bench/superres.py (issue 9): every model at 512 and 768 px (x4plus at 512 only) beside a
+    bare ncnn run and Lanczos; --quick: the default model at 512 px. bench/upscale.py if it fails."""
     if (BENCH / "superres.py").exists():
-        args = ["--quick", "--sizes", "512"] + ([] if quick else ["--repeat", "3"])
+        args = ["--quick", "--sizes", "512"] if quick else []
         result = run_script("superres", args, env)
         row = next((r for r in result.get("rows", []) if r.get("size") == 512), None)
         if row:

@@ -43,7 +43,10 @@ ANIME_STYLE_CHOICES = [
 # engine/render/superres.py MODELS (the site knows the engine only over HTTP).
 SR_MODEL_CHOICES = [
     ("animevideov3", _("Fast — Real-ESRGAN animevideov3: about 3 s for 512×512, 6 s for 768×768")),
-    ("x4plus-anime", _("Anime and illustrations — Real-ESRGAN x4plus-anime: about 40 s for 512×512, 1.5 min for 768×768")),
+    (
+        "x4plus-anime",
+        _("Anime and illustrations — Real-ESRGAN x4plus-anime: about 40 s for 512×512, 1.5 min for 768×768"),
+    ),
     ("x4plus", _("Photo, best quality — Real-ESRGAN x4plus: about 2 min for 512×512, 4 min for 768×768")),
 ]
 # The API document caps generated sides at 768; a 4x result may be at most 3072 a side.

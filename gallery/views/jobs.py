@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -28,7 +28,7 @@ def _prefill(request: HttpRequest, kind: str) -> dict:
     if "from_image" in request.GET:
         try:
             image = Image.objects.get(id=request.GET["from_image"], owner=request.user)
-        except (Image.DoesNotExist, ValueError, Exception):
+        except (Image.DoesNotExist, ValueError, ValidationError):  # unknown, not theirs, or not a UUID
             image = None
         if image is not None:
             initial["source_image"] = image.pk
@@ -131,7 +131,3 @@ def cancel_job(request: HttpRequest, job_id: UUID) -> HttpResponse:
     except jobs.JobNotCancellable as exc:
         messages.error(request, str(exc))
     return redirect("job_detail", job_id=job.id)
-
-
-def costs() -> dict[str, int]:
-    return dict(settings.CREDIT_COSTS)

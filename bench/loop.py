@@ -36,24 +36,15 @@ from common import (
     wait_until,
 )
 
+from tests.helpers import txt2img_form
+
 FINISHED = ("succeeded", "failed", "unsafe", "timed_out", "cancelled")
 
 
 def submit(stack, http: requests.Session, *, prompt: str, seed: int) -> tuple[str, float]:
     """POST the text-to-image form; returns (job id, time the POST was sent)."""
     url = f"{stack.url}/jobs/new/txt2img/"
-    data = {
-        "prompt": prompt,
-        "negative_prompt": "",
-        "width": 512,
-        "height": 512,
-        "steps": 20,
-        "guidance_scale": 7.5,
-        "sampler": "k_euler",
-        "seed": seed,
-        "version": "dreamlike_v1",
-        "csrfmiddlewaretoken": http.cookies["csrftoken"],
-    }
+    data = {**txt2img_form(prompt, seed=seed), "csrfmiddlewaretoken": http.cookies["csrftoken"]}
     sent = time.time()
     response = http.post(url, data=data, headers={"Referer": url}, allow_redirects=False)
     location = response.headers.get("Location", "")

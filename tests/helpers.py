@@ -17,6 +17,22 @@ def callback_body(name: str) -> dict:
     return json.loads((DATA / "callbacks" / f"{name}.json").read_text())
 
 
+def txt2img_form(prompt: str, **overrides) -> dict:
+    """What a person submits on the text-to-image form (the defaults of the form)."""
+    return {
+        "prompt": prompt,
+        "negative_prompt": "",
+        "width": 512,
+        "height": 512,
+        "steps": 20,
+        "guidance_scale": 7.5,
+        "sampler": "k_euler",
+        "seed": 7,
+        "version": "dreamlike_v1",
+        **overrides,
+    }
+
+
 def png_bytes(size: tuple[int, int] = (64, 64), colour: tuple[int, int, int] = (200, 40, 60)) -> bytes:
     buffer = io.BytesIO()
     image = PILImage.new("RGB", size, colour)

@@ -14,21 +14,11 @@ from PIL import Image as PILImage
 
 from gallery import credits, media
 from gallery.models import Job
-from tests.helpers import png_bytes
+from tests.helpers import png_bytes, txt2img_form
 
 pytestmark = pytest.mark.django_db
 
-TXT2IMG = {
-    "prompt": "玫瑰花",
-    "negative_prompt": "",
-    "width": 512,
-    "height": 512,
-    "steps": 20,
-    "guidance_scale": 7.5,
-    "sampler": "k_euler",
-    "seed": 7,
-    "version": "dreamlike_v1",
-}
+TXT2IMG = txt2img_form("玫瑰花")
 
 
 def _upload(name: str, data: bytes, content_type: str = "image/png"):

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.helpers import png_bytes
+from tests.helpers import png_bytes, txt2img_form
 
 pytestmark = pytest.mark.slow
 
@@ -24,18 +24,7 @@ def user(stack):
 def _submit(stack, http, prompt: str, **extra) -> str:
     url = f"{stack.url}/jobs/new/txt2img/"
     http.get(url)
-    data = {
-        "prompt": prompt,
-        "negative_prompt": "",
-        "width": 512,
-        "height": 512,
-        "steps": 20,
-        "guidance_scale": 7.5,
-        "sampler": "k_euler",
-        "seed": 42,
-        "version": "dreamlike_v1",
-        **extra,
-    }
+    data = txt2img_form(prompt, seed=42, **extra)
     response = stack.post_form(http, url, data)
     assert response.status_code == 200, response.text[:500]
     assert "/jobs/" in response.url and response.url != url, "the form did not create a job"

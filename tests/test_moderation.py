@@ -9,6 +9,7 @@ from django.urls import reverse
 from gallery import credits, moderation
 from gallery.models import AuditEntry, CreditTransaction, Image, Job, Report, SensitiveWord
 from tests.gallery_kit import image_row
+from tests.helpers import txt2img_form
 
 pytestmark = pytest.mark.django_db
 
@@ -92,17 +93,7 @@ def test_the_default_list_is_seeded_in_chinese_and_english():
 
 
 def _post_txt2img(client, prompt: str):
-    data = {
-        "prompt": prompt,
-        "negative_prompt": "",
-        "width": 512,
-        "height": 512,
-        "steps": 20,
-        "guidance_scale": 7.5,
-        "sampler": "k_euler",
-        "seed": 7,
-        "version": "dreamlike_v1",
-    }
+    data = txt2img_form(prompt)
     return client.post(reverse("new_job", args=["txt2img"]), data)
 
 

@@ -46,3 +46,9 @@ def delete(keys: Iterable[str]) -> None:
 
 def exists(key: str) -> bool:
     return bool(key) and default_storage.exists(key)
+
+
+def iter_objects(prefix: str):
+    """(key, last_modified) of every object under a prefix, straight from the bucket."""
+    for summary in default_storage.bucket.objects.filter(Prefix=prefix):
+        yield summary.key, summary.last_modified

@@ -147,3 +147,11 @@ def _sweep_one(job: Job) -> str:
             return "recovered"
     jobs.time_out(job_id=job.id, reason="no result from the image service in time")
     return "timed_out"
+
+
+@_in_english
+def sweep_orphaned_objects() -> int:
+    """Daily: remove stored objects nothing refers to (gallery/housekeeping.py)."""
+    from .housekeeping import sweep_orphans
+
+    return len(sweep_orphans().deleted)

@@ -236,6 +236,7 @@ def test_journey_4_the_language_switcher_turns_the_whole_ui(new_page, stack):
     page.goto("/")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert "把文字变成图画" in page.locator("h1").inner_text()
+    assert page.locator("#credit-balance-compact").is_visible()  # the balance, beside the menu button
     shot(page, "chinese")
     page.click("label.nav-toggle-label")  # a phone: the switcher is in the menu
     shot(page, "menu-open")

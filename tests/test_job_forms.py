@@ -157,3 +157,16 @@ def test_the_form_shows_the_cost_before_submitting(alice_client, settings):
     page = alice_client.get(reverse("new_job", args=["upscale"]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Costs 3 credits" in page
     assert "you have 50" in page
+
+
+def test_the_live_status_refreshes_the_balance_when_the_job_ends(alice_client, alice):
+    from gallery import jobs
+
+    job = jobs.create_job(owner=alice, kind="txt2img", params={"text": "x"}, prompt="x")
+    polling = alice_client.get(reverse("job_detail", args=[job.id]), HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-swap-oob" not in polling and 'hx-trigger="every' in polling
+    jobs.cancel(job=job, by=alice)
+    finished = alice_client.get(reverse("job_detail", args=[job.id]), HTTP_HX_REQUEST="true").content.decode()
+    assert 'hx-trigger="every' not in finished  # polling stops
+    assert finished.count('hx-swap-oob="true"') == 2
+    assert "◎ 50" in finished  # the refunded balance, in the header and on phones

@@ -57,10 +57,6 @@ def lock_account(*, user: AbstractBaseUser | None = None, user_id: int | None = 
     return CreditAccount.objects.select_for_update().get(user_id=user_id)
 
 
-def _locked_account(user: AbstractBaseUser) -> CreditAccount:
-    return lock_account(user=user)
-
-
 def _record(
     account: CreditAccount,
     *,
@@ -97,7 +93,7 @@ def grant(
     if actor is not None and not str(reason).strip():
         raise CreditError(_("A reason is required."))
     with transaction.atomic():
-        account = _locked_account(user)
+        account = lock_account(user=user)
         row = _record(account, kind=Kind.GRANT, amount=amount, actor=actor, reason=reason, is_automatic=actor is None)
         if actor is not None:
             _audit_staff_move(row, action="credits.granted")
@@ -129,7 +125,7 @@ def top_up_daily(*, user: AbstractBaseUser) -> CreditTransaction | None:
         return None
     today = timezone.localdate()
     with transaction.atomic():
-        account = _locked_account(user)
+        account = lock_account(user=user)
         if account.last_daily_topup == today:
             return None
         account.last_daily_topup = today
@@ -142,7 +138,7 @@ def top_up_daily(*, user: AbstractBaseUser) -> CreditTransaction | None:
 def debit_for_job(*, job: Job) -> CreditTransaction:
     """Charge a new job its cost. Must run in the transaction that creates the job, so a job
     never exists without its debit. Raises InsufficientCredits and leaves everything as it was."""
-    account = _locked_account(job.owner)
+    account = lock_account(user_id=job.owner_id)
     if account.balance < job.cost:
         raise InsufficientCredits(needed=job.cost, balance=account.balance)
     return _record(account, kind=Kind.DEBIT, amount=-job.cost, job=job, reason="job")
@@ -162,7 +158,7 @@ def refund_job(*, job: Job, reason: str, actor: AbstractBaseUser | None = None) 
     (job, kind=refund) is the final guard if two transactions race past the check.
     """
     with transaction.atomic():
-        account = _locked_account(job.owner)
+        account = lock_account(user_id=job.owner_id)
         existing = CreditTransaction.objects.filter(job=job, kind=Kind.REFUND).first()
         if existing:
             return RefundResult(existing, created=False)
@@ -194,7 +190,7 @@ def adjust_by_staff(*, user: AbstractBaseUser, amount: int, reason: str, actor: 
     if amount == 0:
         raise CreditError(_("An adjustment of zero credits changes nothing."))
     with transaction.atomic():
-        account = _locked_account(user)
+        account = lock_account(user=user)
         if account.balance + amount < 0:
             raise CreditError(
                 _("This would make the balance negative (%(balance)d %(amount)+d).")

@@ -16,7 +16,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from . import credits, fetch, imaging, jobs, media
+from . import fetch, imaging, jobs, media
 from .callbacks import Callback, CallbackInvalid, from_body
 from .models import Image, Job, JobKind, JobStatus
 
@@ -144,10 +144,8 @@ def made_by(*, job: Job, callback: Callback) -> tuple[str, bool]:
 
 def attach_image(*, job_id: UUID | str, stored: StoredObjects, callback: Callback) -> bool:
     """Write the Image and finish the job, under the lock; False if it was done already."""
-    owner_id = Job.objects.values_list("owner_id", flat=True).get(id=job_id)
     with transaction.atomic():
-        credits.lock_account(user_id=owner_id)
-        job = Job.objects.select_for_update().get(id=job_id)
+        job = jobs.lock_with_account(job_id=job_id)
         if job.status not in (JobStatus.SUBMITTED, JobStatus.TIMED_OUT) or Image.objects.filter(job=job).exists():
             return False
         label, procedural = made_by(job=job, callback=callback)

@@ -85,6 +85,14 @@ def _lock(job_id: UUID | str) -> Job:
     return Job.objects.select_for_update().get(id=job_id)
 
 
+def lock_with_account(*, job_id: UUID | str) -> Job:
+    """Lock the owner's credit account, then the job, in that order (the one lock order of
+    the code base); for any change that may move credits with the job's state."""
+    owner_id = Job.objects.values_list("owner_id", flat=True).get(id=job_id)
+    credits.lock_account(user_id=owner_id)
+    return _lock(job_id)
+
+
 # --- creation ---
 
 
@@ -164,16 +172,8 @@ def release_claim(*, job_id: UUID | str, attempts: int) -> None:
 
 
 def mark_submitted(*, job_id: UUID | str, task_id: str | None, response: Any) -> Job:
-    """queued → submitted with the provider's task id. A callback that arrived before this
-    (a fast provider) was recorded as early; it is processed now."""
-    with transaction.atomic():
-        job = _lock(job_id)
-        if job.status != S.QUEUED:
-            return job
-        _move(job, S.SUBMITTED, provider_task_id=task_id or None, provider_response=response)
-        if job.deliveries.exists():
-            transaction.on_commit(lambda: _enqueue("gallery.tasks.ingest_result", str(job.id)))
-        return job
+    """queued → submitted with the provider's task id. A second call changes nothing."""
+    return _to_submitted(job_id=job_id, provider_task_id=task_id or None, provider_response=response)
 
 
 def record_unknown_outcome(*, job_id: UUID | str, reason: str) -> Job:
@@ -182,11 +182,17 @@ def record_unknown_outcome(*, job_id: UUID | str, reason: str) -> Job:
     We deliberately do NOT re-send: the job counts as submitted, the callback (found by its
     per-job URL, not the task id) can still finish it, and the timeout sweep refunds it if
     nothing comes."""
+    return _to_submitted(job_id=job_id, provider_response={"unknown_outcome": reason})
+
+
+def _to_submitted(*, job_id: UUID | str, **fields: Any) -> Job:
+    """queued → submitted. A callback that arrived before this (a fast provider) was recorded
+    as early; it is processed now."""
     with transaction.atomic():
         job = _lock(job_id)
         if job.status != S.QUEUED:
             return job
-        _move(job, S.SUBMITTED, provider_response={"unknown_outcome": reason})
+        _move(job, S.SUBMITTED, **fields)
         if job.deliveries.exists():
             transaction.on_commit(lambda: _enqueue("gallery.tasks.ingest_result", str(job.id)))
         return job
@@ -234,10 +240,8 @@ def delivery_to_apply(job: Job) -> CallbackDelivery | None:
 
 
 def _finish_with_refund(*, job_id: UUID | str, to: str, reason: str, actor: AbstractBaseUser | None = None) -> Job:
-    owner_id = Job.objects.values_list("owner_id", flat=True).get(id=job_id)
     with transaction.atomic():
-        credits.lock_account(user_id=owner_id)
-        job = _lock(job_id)
+        job = lock_with_account(job_id=job_id)
         if job.status == to or not can_transition(job.status, to):
             return job
         _move(job, to, error_reason=str(reason)[:2000])
@@ -322,8 +326,7 @@ def retry_by_staff(*, job_id: UUID | str, actor: AbstractBaseUser) -> Job:
     if job.source_key and not media.exists(job.source_key):
         raise JobNotRetryable(_("The source picture of this job is gone; it cannot be retried."))
     with transaction.atomic():
-        credits.lock_account(user_id=job.owner_id)
-        job = _lock(job_id)
+        job = lock_with_account(job_id=job_id)
         if job.status not in RETRYABLE_STATUSES:
             raise JobNotRetryable(_("Only a failed or timed-out job can be retried."))
         kinds = set(job.credit_transactions.values_list("kind", flat=True))

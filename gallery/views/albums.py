@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import galleries
-from .galleries import safe_next
+from .galleries import personal_page, safe_next
 
 
 @login_required
@@ -31,12 +31,7 @@ def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
     album = galleries.get_album(owner=request.user, album_id=album_id)
     filters = galleries.Filters.from_query(request.GET)
     filters = galleries.Filters(album_id=album.id, sort=filters.sort)
-    page = galleries.paginate(
-        galleries.personal_images(owner=request.user, filters=filters),
-        sort=filters.sort,
-        after=request.GET.get("after"),
-        before=request.GET.get("before"),
-    )
+    page = personal_page(request, filters)
     return render(
         request,
         "gallery/album_detail.html",

@@ -44,18 +44,23 @@ def safe_next(request: HttpRequest, default: str) -> str:
 # --- pages ---
 
 
+def personal_page(request: HttpRequest, filters: galleries.Filters) -> galleries.Page:
+    """One keyset page of the user's own images (?after= / ?before= cursors)."""
+    return galleries.paginate(
+        galleries.personal_images(owner=request.user, filters=filters),
+        sort=filters.sort,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+    )
+
+
 @login_required
 @require_GET
 def gallery(request: HttpRequest) -> HttpResponse:
     """?kind=&album=&favourites=1&q=&sort=newest|oldest&after=<cursor>&before=<cursor>"""
     filters = galleries.Filters.from_query(request.GET)
     album = galleries.get_album(owner=request.user, album_id=filters.album_id) if filters.album_id else None
-    page = galleries.paginate(
-        galleries.personal_images(owner=request.user, filters=filters),
-        sort=filters.sort,
-        after=request.GET.get("after"),
-        before=request.GET.get("before"),
-    )
+    page = personal_page(request, filters)
     return render(
         request,
         "gallery/gallery.html",

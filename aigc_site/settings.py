@@ -15,6 +15,9 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+# The kinds of job name their own settings (path, task, cost); importing them needs no set-up.
+from gallery import kinds as job_kinds
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
@@ -245,19 +248,11 @@ APISPACE_BASE_URL = env_str(
 ).rstrip("/")
 # The token the provider client sends: the real one, else the engine's own.
 PROVIDER_TOKEN = APISPACE_TOKEN or ENGINE_TOKEN
-# Only the text-to-image path is documented; the other three are configurable.
-APISPACE_PATHS = {
-    "txt2img": env_str("APISPACE_PATH_TXT2IMG", "/aigc/txt2img"),
-    "img2img": env_str("APISPACE_PATH_IMG2IMG", "/aigc/img2img"),
-    "anime": env_str("APISPACE_PATH_ANIME", "/aigc/anime"),
-    "upscale": env_str("APISPACE_PATH_UPSCALE", "/aigc/super-resolution"),
-}
-APISPACE_TASKS = {
-    "txt2img": env_str("APISPACE_TASK_TXT2IMG", "txt2img.sd"),
-    "img2img": env_str("APISPACE_TASK_IMG2IMG", "img2img.sd"),
-    "anime": env_str("APISPACE_TASK_ANIME", "img2img.anime"),
-    "upscale": env_str("APISPACE_TASK_UPSCALE", "img2img.sr"),
-}
+# Per kind of job (gallery/kinds.py names each variable and its default): the API path
+# (APISPACE_PATH_TXT2IMG...; only text-to-image's is documented, the others are configurable)
+# and the task name sent in the payload (APISPACE_TASK_TXT2IMG...).
+APISPACE_PATHS = {kind.name: env_str(kind.path_setting, kind.default_path) for kind in job_kinds.KINDS}
+APISPACE_TASKS = {kind.name: env_str(kind.task_setting, kind.default_task) for kind in job_kinds.KINDS}
 # Status and interrupt calls exist on the backend and the offline engine, not in APISpace's
 # documented surface: leave empty to rely on the callback and the timeout sweep alone.
 APISPACE_STATUS_PATH = env_str("APISPACE_STATUS_PATH", "/status" if ENGINE_ENABLED else "")
@@ -301,12 +296,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 JOB_TIMEOUT_MINUTES = env_int("JOB_TIMEOUT_MINUTES", 15)
 CREDITS_SIGNUP_GRANT = env_int("CREDITS_SIGNUP_GRANT", 50)
 CREDITS_DAILY_TOPUP = env_int("CREDITS_DAILY_TOPUP", 0)  # 0 = no daily top-up
-CREDIT_COSTS = {
-    "txt2img": env_int("CREDIT_COST_TXT2IMG", 2),
-    "img2img": env_int("CREDIT_COST_IMG2IMG", 2),
-    "anime": env_int("CREDIT_COST_ANIME", 2),
-    "upscale": env_int("CREDIT_COST_UPSCALE", 1),
-}
+# The cost of a job, per kind (CREDIT_COST_TXT2IMG...; gallery/kinds.py names them).
+CREDIT_COSTS = {kind.name: env_int(kind.cost_setting, kind.default_cost) for kind in job_kinds.KINDS}
 JOBS_MAX_IN_FLIGHT = env_int("JOBS_MAX_IN_FLIGHT", 4)
 JOBS_MAX_PER_MINUTE = env_int("JOBS_MAX_PER_MINUTE", 10)
 

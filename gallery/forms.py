@@ -1,7 +1,8 @@
 """Forms for every input, with the API's documented limits and translated errors.
 
-Each job form's `to_params()` gives the parameters in the provider's vocabulary (text, w, h,
-num_steps...), which is what the job stores, the engine reads and the image page shows.
+Each job form (named by its kind in gallery/kinds.py) has a `to_params()` that gives the
+parameters in the provider's vocabulary (text, w, h, num_steps...), which is what the job
+stores, the engine reads and the image page shows.
 """
 
 from __future__ import annotations
@@ -238,11 +239,3 @@ class UpscaleForm(SourceImageMixin):
     def to_params(self) -> dict[str, Any]:
         model = self.cleaned_data["sr_model"]
         return {"sr_model": model, "is_anime": model == "x4plus-anime"}
-
-
-JOB_FORMS: dict[str, type[forms.Form]] = {
-    "txt2img": Txt2ImgForm,
-    "img2img": Img2ImgForm,
-    "anime": AnimeForm,
-    "upscale": UpscaleForm,
-}

@@ -20,7 +20,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -29,7 +28,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from . import imaging, media
@@ -39,8 +37,6 @@ PAGE_SIZE = 48
 # A zip or a bulk action takes at most this many pictures at once.
 BULK_LIMIT = 200
 ALBUM_NAME_MAX_LENGTH = 80
-# The job forms accept source pictures up to this side (forms.MAX_SIDE).
-SOURCE_MAX_SIDE = 768
 ZIP_CHUNK_BYTES = 256 * 1024
 
 SORTS = ("newest", "oldest")
@@ -347,62 +343,6 @@ def original_png(*, image: Image) -> bytes:
     """The stored original as a PNG with its parameters as text chunks ("parameters", A1111
     style, and "aigc" JSON), as other tools write them."""
     return imaging.png_with_parameters(media.read(image.original_key), params=image.params, extra=download_extra(image))
-
-
-# --- "use again", "variation" and friends ---
-
-# provider parameter -> job form field, for the pre-filled form (views/jobs.py `_prefill`)
-_FORM_FIELDS = (
-    ("text", "prompt"),
-    ("negative_prompt", "negative_prompt"),
-    ("w", "width"),
-    ("h", "height"),
-    ("num_steps", "steps"),
-    ("guidance_scale", "guidance_scale"),
-    ("sampler", "sampler"),
-    ("seed", "seed"),
-    ("version", "version"),
-    ("strength", "strength"),
-    ("style", "style"),
-    ("sr_model", "sr_model"),
-)
-
-
-def reuse_url(image: Image, *, variation: bool = False) -> str:
-    """The job form of the image's kind, pre-filled with everything it was made with.
-
-    `variation` keeps all of it but the seed (-1: a new random seed). For the kinds that start
-    from a picture, the same source picture is preselected when it still exists."""
-    query: dict[str, Any] = {}
-    params = image.params or {}
-    for param, name in _FORM_FIELDS:
-        value = params.get(param)
-        if value is not None and value != "":
-            query[name] = value
-    if "prompt" not in query and image.prompt and image.kind in (JobKind.TXT2IMG, JobKind.IMG2IMG):
-        query["prompt"] = image.prompt
-    if variation:
-        query["seed"] = -1
-    if image.kind != JobKind.TXT2IMG and image.source_image_id:
-        query["from_image"] = str(image.source_image_id)
-    return f"{reverse('new_job', args=[image.kind])}?{urlencode(query)}"
-
-
-def from_image_url(image: Image, *, kind: str) -> str:
-    """The job form of `kind` with this image as its source ("image→image from this")."""
-    query: dict[str, Any] = {"from_image": str(image.id)}
-    if kind == JobKind.IMG2IMG and image.prompt:
-        query["prompt"] = image.prompt
-    return f"{reverse('new_job', args=[kind])}?{urlencode(query)}"
-
-
-def can_be_source(image: Image) -> bool:
-    """The job forms take source pictures up to 768 a side (an upscaled picture is too big)."""
-    return max(image.width, image.height) <= SOURCE_MAX_SIDE
-
-
-def has_seed(image: Image) -> bool:
-    return image.kind in (JobKind.TXT2IMG, JobKind.IMG2IMG) and "seed" in (image.params or {})
 
 
 # --- albums ---

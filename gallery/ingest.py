@@ -16,9 +16,9 @@ from uuid import UUID
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from . import fetch, imaging, jobs, media
+from . import fetch, imaging, jobs, kinds, media
 from .callbacks import Callback, CallbackInvalid, from_body
-from .models import Image, Job, JobKind, JobStatus
+from .models import Image, Job, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,8 @@ def made_by(*, job: Job, callback: Callback) -> tuple[str, bool]:
     if label:
         return str(label), bool(model.get("procedural"))
     if settings.ENGINE_ENABLED and settings.APISPACE_BASE_URL.startswith(settings.SITE_URL):
-        return "Offline engine", job.kind == JobKind.TXT2IMG
+        kind = kinds.get(job.kind)
+        return "Offline engine", kind is not None and kind.is_procedural_offline
     return "APISpace AI 绘画", False
 
 

@@ -12,17 +12,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from . import credits, jobs
+from . import credits, jobs, reuse
 from .models import AuditEntry, Image, InspirationEntry, Job, JobKind, JobStatus, Tag
 
 SYSTEM_USERNAME = "inspiration"
@@ -85,7 +83,7 @@ def localized_prompt(entry: InspirationEntry) -> str:
 def use_prompt_url(prompt: str) -> str:
     """The text→image form pre-filled with the prompt (login_required sends visitors to log in
     first and back here after)."""
-    return f"{reverse('new_job', args=[JobKind.TXT2IMG])}?{urlencode({'prompt': prompt})}"
+    return reuse.prompt_url(prompt)
 
 
 @dataclass

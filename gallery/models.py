@@ -16,12 +16,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from . import kinds
 
-class JobKind(models.TextChoices):
-    TXT2IMG = "txt2img", _("Text to image")
-    IMG2IMG = "img2img", _("Image to image")
-    ANIME = "anime", _("Portrait to anime")
-    UPSCALE = "upscale", _("4x super-resolution")
+# The kinds of job as choices (JobKind.TXT2IMG, JobKind.choices...), made from gallery/kinds.py.
+JobKind = models.TextChoices("JobKind", [(kind.name.upper(), (kind.name, kind.label)) for kind in kinds.KINDS])
 
 
 class JobStatus(models.TextChoices):
@@ -39,7 +37,7 @@ class Job(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jobs")
-    kind = models.CharField(max_length=16, choices=JobKind.choices)
+    kind = models.CharField(max_length=16, choices=kinds.choices)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
     # The validated form parameters, in the provider's vocabulary (text, w, h, num_steps...).
     params = models.JSONField(default=dict)
@@ -116,7 +114,7 @@ class Image(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="images")
     # One image per job at most: this constraint is what makes ingest idempotent.
     job = models.OneToOneField(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="image")
-    kind = models.CharField(max_length=16, choices=JobKind.choices)
+    kind = models.CharField(max_length=16, choices=kinds.choices)
     prompt = models.TextField(blank=True)
     negative_prompt = models.TextField(blank=True)
     params = models.JSONField(default=dict)

@@ -165,7 +165,7 @@ def test_journey_2_from_one_picture_upscale_restyle_and_share(new_page, stack):
     image_url = _generate(page, shot, "portrait of a fox in a rose garden", "txt2img")
     shot(page, "image-page")
 
-    upscaled = _run_from_image(page, shot, "upscale", "upscale")
+    upscaled = _run_from_image(page, shot, "upscale-from-this", "upscale")
     assert "2048×2048" in upscaled
     assert "Real-ESRGAN" in upscaled
     page.goto(image_url)

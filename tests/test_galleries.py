@@ -286,8 +286,8 @@ def test_variation_keeps_everything_but_the_seed(alice_client, alice):
 def test_the_continue_actions_preselect_this_picture(alice_client, alice):
     image = stored_image(alice)
     html = alice_client.get(reverse("image_detail", args=[image.id])).content.decode()
-    for testid, kind in (("upscale", "upscale"), ("img2img-from-this", "img2img"), ("anime-from-this", "anime")):
-        url = href(html, testid)
+    for kind in ("upscale", "img2img", "anime"):
+        url = href(html, f"{kind}-from-this")
         assert url.startswith(reverse("new_job", args=[kind]))
         assert parse_qs(urlsplit(url).query)["from_image"] == [str(image.id)]
         form = alice_client.get(url).context["form"]
@@ -298,7 +298,7 @@ def test_an_upscaled_picture_cannot_be_a_source_again(alice_client, alice):
     image = image_row(alice, kind="upscale")
     Image.objects.filter(id=image.id).update(width=2048, height=2048)
     html = alice_client.get(reverse("image_detail", args=[image.id])).content.decode()
-    assert 'data-testid="upscale"' not in html
+    assert 'data-testid="upscale-from-this"' not in html
 
 
 # --- privacy ---

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import galleries, inspiration, media
+from .. import galleries, inspiration, kinds, media, reuse
 from ..access import get_own_image, get_visible_image
 from ..models import Image, JobKind, Tag
 
@@ -100,16 +100,14 @@ def image_detail(request: HttpRequest, image_id: UUID) -> HttpResponse:
         "is_owner": is_owner,
         "source": source,
         "duration": duration,
-        "reuse_url": galleries.reuse_url(image),
-        "variation_url": galleries.reuse_url(image, variation=True) if galleries.has_seed(image) else "",
-        "can_be_source": galleries.can_be_source(image),
+        "reuse_url": reuse.reuse_url(image),
+        "variation_url": reuse.reuse_url(image, variation=True) if reuse.can_vary(image) else "",
+        "from_image_links": reuse.from_image_links(image),
+        "image_kind": kinds.get(image.kind),
         "share_url": request.build_absolute_uri(image_url(image)) if image.is_public else "",
     }
     if is_owner:
         context.update(
-            img2img_url=galleries.from_image_url(image, kind=JobKind.IMG2IMG),
-            anime_url=galleries.from_image_url(image, kind=JobKind.ANIME),
-            upscale_url=galleries.from_image_url(image, kind=JobKind.UPSCALE),
             albums=galleries.albums_of(request.user),
             image_albums=image.albums.order_by("name"),
         )

@@ -6,58 +6,41 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import credits, jobs, media, moderation
+from .. import credits, jobs, kinds, media, moderation, reuse
 from ..access import get_job_for_user
-from ..forms import JOB_FORMS
-from ..models import Image, Job, JobKind
-
-KIND_TITLES = dict(JobKind.choices)
-
-
-def _prefill(request: HttpRequest, kind: str) -> dict:
-    """Initial values from the query string: "use again", "use this prompt", "variation"."""
-    form_class = JOB_FORMS[kind]
-    initial = {name: request.GET[name] for name in form_class.base_fields if name in request.GET}
-    if "from_image" in request.GET:
-        try:
-            image = Image.objects.get(id=request.GET["from_image"], owner=request.user)
-        except (Image.DoesNotExist, ValueError, ValidationError):  # unknown, not theirs, or not a UUID
-            image = None
-        if image is not None:
-            initial["source_image"] = image.pk
-    return initial
+from ..models import Job
 
 
 @login_required
 def new_job(request: HttpRequest, kind: str) -> HttpResponse:
-    if kind not in JOB_FORMS:
+    job_kind = kinds.get(kind)
+    if job_kind is None:
         raise Http404
-    form_class = JOB_FORMS[kind]
-    kwargs = {"owner": request.user} if kind != "txt2img" else {}
+    form_class = job_kind.form_class
+    form_kwargs = {"owner": request.user} if job_kind.takes_source else {}
     if request.method == "POST":
-        form = form_class(request.POST, request.FILES, **kwargs)
+        form = form_class(request.POST, request.FILES, **form_kwargs)
         if form.is_valid():
-            job = _create_from_form(request, kind, form)
+            job = _create_from_form(request, job_kind.name, form)
             if job is not None:
                 return redirect("job_detail", job_id=job.id)
     else:
-        form = form_class(initial=_prefill(request, kind), **kwargs)
+        initial = reuse.initial_values(kind=job_kind, query=request.GET, owner=request.user)
+        form = form_class(initial=initial, **form_kwargs)
     return render(
         request,
         "jobs/new.html",
         {
             "form": form,
-            "kind": kind,
-            "kind_title": KIND_TITLES[kind],
-            "kinds": JobKind.choices,
-            "cost": credits.cost_of(kind),
+            "kind": job_kind,
+            "kinds": kinds.KINDS,
+            "cost": job_kind.cost,
             "balance": credits.balance_of(request.user),
         },
     )

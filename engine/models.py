@@ -22,7 +22,7 @@ class EngineTask(models.Model):
         INTERRUPTED = "interrupted", "interrupted"
 
     uid = models.CharField(max_length=32, unique=True, default=new_uid, editable=False)
-    kind = models.CharField(max_length=16)  # txt2img | img2img | anime | upscale
+    kind = models.CharField(max_length=16)  # a name of engine/kinds.py: txt2img, upscale...
     task = models.CharField(max_length=32)  # txt2img.sd | img2img.sd | img2img.anime | img2img.sr
     # The validated parameters the task runs with (prompt masked, markers removed, seed resolved).
     params = models.JSONField(default=dict)

@@ -19,7 +19,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from django.conf import settings
@@ -27,13 +27,9 @@ from PIL import Image, UnidentifiedImageError
 
 from . import faults as faults_module
 
-# kind -> the backend's task name. The URL path decides the kind; a `task` in the body must agree.
-TASKS = {
-    "txt2img": "txt2img.sd",
-    "img2img": "img2img.sd",
-    "anime": "img2img.anime",
-    "upscale": "img2img.sr",
-}
+if TYPE_CHECKING:
+    from .kinds import EngineKind
+
 SAMPLERS = ("ddim", "plms", "klms", "solver", "k_euler", "k_euler_a", "k_heun")
 MIN_SIDE = 64
 MAX_SIDE = 768  # the API document's cap on generated sides; also the largest 4x source
@@ -263,10 +259,10 @@ def _source(body: dict, *, limit: int, what: str, minimum: int = 1) -> tuple[byt
     return data, {"url": url, "source_size": [width, height]}
 
 
-# --- the four kinds ---------------------------------------------------------------------------
+# --- the kinds (engine/kinds.py names the validator of each) --------------------------------------
 
 
-def _txt2img(body: dict) -> Submission:
+def validate_txt2img(body: dict, kind: EngineKind) -> Submission:
     text, found = _prompt(body, fault_param=_get(body, "fault"))
     width = _int(body, "w", default=512, low=MIN_SIDE, high=MAX_SIDE)
     height = _int(body, "h", default=512, low=MIN_SIDE, high=MAX_SIDE)
@@ -294,10 +290,10 @@ def _txt2img(body: dict) -> Submission:
         "engine_label": TXT2IMG_LABEL,
         "procedural": True,
     }
-    return Submission(kind="txt2img", task=TASKS["txt2img"], params=model, faults=found, notify_url=_notify_url(body))
+    return Submission(kind=kind.name, task=kind.task, params=model, faults=found, notify_url=_notify_url(body))
 
 
-def _img2img(body: dict) -> Submission:
+def validate_img2img(body: dict, kind: EngineKind) -> Submission:
     text, found = _prompt(body, fault_param=_get(body, "fault"))
     generation = _generation(body)
     strength = _number(body, "strength", default=0.6, low=0.0, high=1.0)
@@ -320,7 +316,7 @@ def _img2img(body: dict) -> Submission:
         "procedural": False,
     }
     return Submission(
-        kind="img2img", task=TASKS["img2img"], params=model, faults=found, notify_url=_notify_url(body), source=data
+        kind=kind.name, task=kind.task, params=model, faults=found, notify_url=_notify_url(body), source=data
     )
 
 
@@ -330,7 +326,7 @@ def anime_styles() -> tuple[str, ...]:
     return tuple(anime.STYLES)
 
 
-def _anime(body: dict) -> Submission:
+def validate_anime(body: dict, kind: EngineKind) -> Submission:
     _, found = faults_module.extract(fault_param=_get(body, "fault"))
     style = _string(body, "style", default=DEFAULT_ANIME_STYLE, max_length=64) or DEFAULT_ANIME_STYLE
     styles = anime_styles()
@@ -345,11 +341,11 @@ def _anime(body: dict) -> Submission:
         "procedural": False,
     }
     return Submission(
-        kind="anime", task=TASKS["anime"], params=model, faults=found, notify_url=_notify_url(body), source=data
+        kind=kind.name, task=kind.task, params=model, faults=found, notify_url=_notify_url(body), source=data
     )
 
 
-def _upscale(body: dict) -> Submission:
+def validate_upscale(body: dict, kind: EngineKind) -> Submission:
     from .render import superres
 
     _, found = faults_module.extract(fault_param=_get(body, "fault"))
@@ -367,20 +363,18 @@ def _upscale(body: dict) -> Submission:
         "procedural": False,
     }
     return Submission(
-        kind="upscale", task=TASKS["upscale"], params=model, faults=found, notify_url=_notify_url(body), source=data
+        kind=kind.name, task=kind.task, params=model, faults=found, notify_url=_notify_url(body), source=data
     )
 
 
-VALIDATORS = {"txt2img": _txt2img, "img2img": _img2img, "anime": _anime, "upscale": _upscale}
-
-
-def validate_submission(*, kind: str, body: Any) -> Submission:
-    """Check a POSTed body for `kind`; raises PayloadInvalid with a message for the 400."""
+def validate_submission(*, kind: EngineKind, body: Any) -> Submission:
+    """Check a POSTed body for `kind` (a row of engine/kinds.py, chosen by the URL path);
+    raises PayloadInvalid with a message for the 400."""
     if not isinstance(body, dict):
         raise PayloadInvalid("body", "must be a JSON object")
     task = body.get("task")
-    if task not in (None, "") and task != TASKS[kind]:
-        raise PayloadInvalid("task", f"this endpoint runs {TASKS[kind]!r}, not {task!r}")
+    if task not in (None, "") and task != kind.task:
+        raise PayloadInvalid("task", f"this endpoint runs {kind.task!r}, not {task!r}")
     if "params" in body and not isinstance(body["params"], dict):
         raise PayloadInvalid("params", "must be an object")
-    return VALIDATORS[kind](body)
+    return kind.validate(body, kind)

@@ -30,7 +30,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from . import faults, protocol, storage, work
+from . import faults, kinds, protocol, storage, work
 
 BODY_MAX_BYTES = 256 * 1024
 BATCH_MAX = 100
@@ -79,15 +79,7 @@ def index(request: HttpRequest) -> JsonResponse:
             "name": "画廊 AIGC offline engine",
             "about": "The APISpace AI 绘画 protocol served locally: procedural text-to-image, palette-transfer "
             "image-to-image, anime stylisation and Real-ESRGAN 4x super-resolution. Results are labelled.",
-            "endpoints": {
-                kind: {"path": path, "task": protocol.TASKS[kind]}
-                for kind, path in (
-                    ("txt2img", "aigc/txt2img"),
-                    ("img2img", "aigc/img2img"),
-                    ("anime", "aigc/anime"),
-                    ("upscale", "aigc/super-resolution"),
-                )
-            },
+            "endpoints": {kind.name: {"path": kind.path, "task": kind.task} for kind in kinds.KINDS.values()},
             "status": "status",
             "interrupt": "interrupt",
             "health": "health",
@@ -100,13 +92,14 @@ def index(request: HttpRequest) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def submit(request: HttpRequest, kind: str) -> JsonResponse:
+    """A submission to the path of `kind` (engine/urls.py gives each kind its path)."""
     if not _authorised(request):
         return _error(401, "invalid or missing X-APISpace-Token")
     body = _json_body(request)
     if isinstance(body, JsonResponse):
         return body
     try:
-        submission = protocol.validate_submission(kind=kind, body=body)
+        submission = protocol.validate_submission(kind=kinds.KINDS[kind], body=body)
     except protocol.PayloadInvalid as exc:
         return JsonResponse(exc.to_json(), status=400)
     task = work.submit(submission=submission, public_base=_public_base(request))

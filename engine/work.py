@@ -20,20 +20,17 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import callback, storage
+from . import callback, kinds, storage
 from .faults import Faults
+from .kinds import RenderFailed
 from .models import EngineTask, new_uid
-from .protocol import Submission, open_source
+from .protocol import Submission
 
 logger = logging.getLogger(__name__)
 S = EngineTask.Status
 
 UNSAFE_REASON = "unsafe image content (audit: simulated by the [[unsafe]] fault marker)"
 SIMULATED_ERROR = "RuntimeError: simulated failure (the [[fail]] fault marker)"
-
-
-class RenderFailed(Exception):
-    """A run that went wrong; the message goes into the failure callback's reason."""
 
 
 # --- submission -------------------------------------------------------------------------------
@@ -121,10 +118,10 @@ def _outcome(task: EngineTask, faults: Faults) -> dict[str, Any]:
         return body
 
     audit_started = time.perf_counter()
-    # Super-resolution results are never audited (provider-facts.md); [[unsafe]] still wins,
-    # because a test that asks for it wants to see it.
+    # A kind the service does not audit (super-resolution) reports no audit time; [[unsafe]]
+    # still wins, because a test that asks for it wants to see it.
     safe = not faults.unsafe
-    audit = 0.0 if task.kind == "upscale" else time.perf_counter() - audit_started
+    audit = time.perf_counter() - audit_started if kinds.KINDS[task.kind].is_audited else 0.0
     name, upload = "", 0.0
     if safe:
         upload_started = time.perf_counter()
@@ -176,72 +173,14 @@ def result_urls(*, base: str, name: str, faults: Faults) -> tuple[str, str]:
     return cos, cos + ("&" if "?" in cos else "?") + "via=cdn"
 
 
-def _render(task: EngineTask):
-    """(image, algorithm_latencies, run_algorithm seconds) for one task."""
-    params = task.params
-    started = time.perf_counter()
-    if task.kind == "txt2img":
-        from .render import procedural
-
-        got_model = time.perf_counter()
-        image = procedural.render_text_to_image(
-            params["text"],
-            width=params["w"],
-            height=params["h"],
-            seed=params["seed"],
-            negative_prompt=params.get("negative_prompt", ""),
-        )
-        latencies = _measured(started, got_model)
-    elif task.kind == "img2img":
-        from .render import transform
-
-        source = _source(task)
-        got_model = time.perf_counter()
-        image = transform.image_to_image(
-            source, prompt=params["text"], strength=params["strength"], seed=params["seed"]
-        )
-        latencies = _measured(started, got_model)
-    elif task.kind == "anime":
-        from .render import anime
-
-        source = _source(task)
-        got_model = time.perf_counter()
-        image = anime.to_anime(source, style=params["style"])
-        latencies = _measured(started, got_model)
-    elif task.kind == "upscale":
-        from .render import superres
-
-        source = _source(task)
-        model_id = params["sr_model"]
-        tile = settings.ENGINE_SR_TILE if model_id == superres.DEFAULT_MODEL else settings.ENGINE_SR_TILE_LARGE
-        try:
-            image, latencies = superres.upscale_4x(
-                source, model_id=model_id, tile=tile, threads=settings.ENGINE_SR_THREADS
-            )
-        except superres.ModelUnavailable as exc:
-            # No silent fallback to a plain resize: the job fails and says why.
-            raise RenderFailed(f"ModelUnavailable: the super-resolution model cannot run here ({exc})") from exc
-    else:
+def _render(task: EngineTask) -> tuple[Any, dict[str, float], float]:
+    """(image, algorithm_latencies, run_algorithm seconds) for one task, by its kind's run."""
+    kind = kinds.get(task.kind)
+    if kind is None:
         raise RenderFailed(f"ValueError: unknown kind {task.kind!r}")
+    started = time.perf_counter()
+    image, latencies = kind.render(task)
     return image, latencies, time.perf_counter() - started
-
-
-def _measured(started: float, got_model: float) -> dict[str, float]:
-    """Latencies of a renderer without a model: `get_model` is the module and source load."""
-    inferred = time.perf_counter()
-    return {
-        "get_model": got_model - started,
-        "inference": inferred - got_model,
-        "cleanup": 0.0,
-        "__total": inferred - started,
-    }
-
-
-def _source(task: EngineTask):
-    data = storage.read_source(task.uid)
-    if data is None:
-        raise RenderFailed("FileNotFoundError: the source image fetched at submission is gone")
-    return open_source(data)
 
 
 def _call_back(*, uid: str, url: str, body: dict) -> None:

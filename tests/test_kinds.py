@@ -107,3 +107,17 @@ def test_a_new_kind_needs_no_migration(with_sketch):
         assert model._meta.get_field("kind").deconstruct()[3]["choices"] is kinds.choices
     assert "sketch" in dict(Job._meta.get_field("kind").choices)
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_the_engine_serves_every_kind_at_its_default_path_and_task(client):
+    """The engine's own table (engine/kinds.py) and the site's registry meet only over HTTP:
+    each kind of the site is one row of the engine at the site's default path."""
+    from engine import kinds as engine_kinds
+
+    assert list(engine_kinds.KINDS) == [kind.name for kind in kinds.KINDS]
+    endpoints = client.get(reverse("engine:index")).json()["endpoints"]
+    for kind in kinds.KINDS:
+        row = engine_kinds.KINDS[kind.name]
+        assert (f"/{row.path}", row.task) == (kind.default_path, kind.default_task)
+        assert endpoints[kind.name] == {"path": row.path, "task": row.task}
+        assert reverse(f"engine:{kind.name}") == f"/engine{kind.default_path}"

@@ -46,6 +46,15 @@ def balance_of(user: AbstractBaseUser) -> int:
     return account.balance if account else 0
 
 
+def check_affordable(*, user: AbstractBaseUser, amount: int) -> None:
+    """Raise InsufficientCredits when the balance is below `amount` now. A plain read, to
+    refuse early: the debit itself (debit_for_job, under the account lock) is the check
+    that counts."""
+    balance = balance_of(user)
+    if balance < amount:
+        raise InsufficientCredits(needed=amount, balance=balance)
+
+
 def lock_account(*, user: AbstractBaseUser | None = None, user_id: int | None = None) -> CreditAccount:
     """The user's account row, locked until this transaction ends; created on first use.
 

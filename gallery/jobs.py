@@ -108,6 +108,18 @@ def check_limits(*, owner: AbstractBaseUser) -> None:
         )
 
 
+def check_can_start(*, owner: AbstractBaseUser, kind: str) -> None:
+    """Refuse a job before any work is done for it (an upload decoded, re-encoded and stored):
+    the daily top-up, then the per-user limits and the balance, as create_job checks them.
+
+    Reads without a lock: create_job checks both again under the account lock, which is what
+    keeps two requests racing past this point from overdrawing. Raises RateLimited or
+    credits.InsufficientCredits; a second call changes nothing (the top-up is once a day)."""
+    credits.top_up_daily(user=owner)
+    check_limits(owner=owner)
+    credits.check_affordable(user=owner, amount=credits.cost_of(kind))
+
+
 def create_job(
     *,
     owner: AbstractBaseUser,

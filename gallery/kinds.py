@@ -1,10 +1,11 @@
 """The kinds of job, each declared once: everything else on the site reads this table.
 
-A kind says which form takes it, whether it has a prompt and/or a source picture, the
-settings that hold its API path, task name and cost (with their defaults), the tips beside
-its form, its card on the home page and how "use again" fills its form from a picture. The
-model choices (`models.JobKind`), the three per-kind dicts of `aigc_site/settings.py`, the job
-form page, the home page, the "use again" links (`gallery/reuse.py`) and ingest's label of who
+A kind says which form takes it, whether it has a prompt and/or a source picture (and how
+large a one), the settings that hold its API path, task name and cost (with their defaults),
+the tips beside its form, its card on the home page and how "use again" fills its form from
+a picture. The model choices (`models.JobKind`), the three per-kind dicts of
+`aigc_site/settings.py`, the job form page, the home page, the "use again" links
+(`gallery/reuse.py`), the checks of a new job (`gallery/intake.py`) and ingest's label of who
 made a picture all come from here. The README's "To add a kind" lists what else it takes.
 
 This module is imported by the settings, so it imports nothing that needs Django set up:
@@ -23,6 +24,11 @@ from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from django import forms
+
+# The API document caps generated sides at 768. The kinds that start from a picture take one
+# up to that side: image-to-image keeps the source's size, and a 4x upscale of 768x768 gives
+# 3072x3072, the largest result we accept.
+MAX_SOURCE_SIDE = 768
 
 # provider parameter -> job form field: what "use again" carries from a picture to its form
 PROMPT_FIELDS = (("text", "prompt"), ("negative_prompt", "negative_prompt"))
@@ -45,7 +51,8 @@ class Kind:
     # Dotted path of its form; the form's `to_params()` speaks the provider's vocabulary.
     form: str
     takes_prompt: bool
-    takes_source: bool
+    # The largest side of a source picture it accepts; None: it starts from no picture.
+    max_source_side: int | None
     # Environment variables (and defaults) of settings.APISPACE_PATHS / APISPACE_TASKS / CREDIT_COSTS.
     path_setting: str
     default_path: str
@@ -76,9 +83,8 @@ class Kind:
         return int(settings.CREDIT_COSTS[self.name])
 
     @property
-    def max_source_side(self) -> int | None:
-        """The largest side of a source picture its form accepts (None: it takes none)."""
-        return getattr(self.form_class, "max_source_side", None) if self.takes_source else None
+    def takes_source(self) -> bool:
+        return self.max_source_side is not None
 
     @property
     def can_vary(self) -> bool:
@@ -93,7 +99,7 @@ KINDS: tuple[Kind, ...] = (
         summary=_("A prompt becomes a 512×512 picture (up to 768)."),
         form="gallery.forms.Txt2ImgForm",
         takes_prompt=True,
-        takes_source=False,
+        max_source_side=None,
         path_setting="APISPACE_PATH_TXT2IMG",
         default_path="/aigc/txt2img",
         task_setting="APISPACE_TASK_TXT2IMG",
@@ -114,7 +120,7 @@ KINDS: tuple[Kind, ...] = (
         summary=_("Start from a picture and steer it with words."),
         form="gallery.forms.Img2ImgForm",
         takes_prompt=True,
-        takes_source=True,
+        max_source_side=MAX_SOURCE_SIDE,
         path_setting="APISPACE_PATH_IMG2IMG",
         default_path="/aigc/img2img",
         task_setting="APISPACE_TASK_IMG2IMG",
@@ -136,7 +142,7 @@ KINDS: tuple[Kind, ...] = (
         summary=_("A portrait photo redrawn in a preset style."),
         form="gallery.forms.AnimeForm",
         takes_prompt=False,
-        takes_source=True,
+        max_source_side=MAX_SOURCE_SIDE,
         path_setting="APISPACE_PATH_ANIME",
         default_path="/aigc/anime",
         task_setting="APISPACE_TASK_ANIME",
@@ -153,7 +159,7 @@ KINDS: tuple[Kind, ...] = (
         summary=_("512×512 becomes 2048×2048 with real detail."),
         form="gallery.forms.UpscaleForm",
         takes_prompt=False,
-        takes_source=True,
+        max_source_side=MAX_SOURCE_SIDE,
         path_setting="APISPACE_PATH_UPSCALE",
         default_path="/aigc/super-resolution",
         task_setting="APISPACE_TASK_UPSCALE",

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import credits, jobs, kinds, media, moderation, reuse
+from .. import credits, imaging, intake, jobs, kinds, moderation, reuse
 from ..access import get_job_for_user
 from ..models import Job
 
@@ -27,9 +27,24 @@ def new_job(request: HttpRequest, kind: str) -> HttpResponse:
     if request.method == "POST":
         form = form_class(request.POST, request.FILES, **form_kwargs)
         if form.is_valid():
-            job = _create_from_form(request, job_kind.name, form)
-            if job is not None:
-                return redirect("job_detail", job_id=job.id)
+            try:
+                started = intake.start_job(
+                    owner=request.user,
+                    kind=job_kind.name,
+                    params=form.to_params(),
+                    upload=form.cleaned_data.get("source_upload"),
+                    source_image=form.cleaned_data.get("source_image"),
+                )
+            except moderation.PromptBlocked as exc:
+                form.add_error("prompt", str(exc))
+            except imaging.ImageRejected as exc:
+                form.add_error("source_upload", str(exc))
+            except (intake.SourceTooLarge, credits.InsufficientCredits, jobs.RateLimited) as exc:
+                form.add_error(None, str(exc))
+            else:
+                if started.masked_words:
+                    messages.info(request, _("Some words in your prompt were masked."))
+                return redirect("job_detail", job_id=started.job.id)
     else:
         initial = reuse.initial_values(kind=job_kind, query=request.GET, owner=request.user)
         form = form_class(initial=initial, **form_kwargs)
@@ -44,46 +59,6 @@ def new_job(request: HttpRequest, kind: str) -> HttpResponse:
             "balance": credits.balance_of(request.user),
         },
     )
-
-
-def _create_from_form(request: HttpRequest, kind: str, form) -> Job | None:
-    params = form.to_params()
-    prompt = params.get("text", "")
-    try:
-        if prompt:
-            screened = moderation.screen_prompt(prompt)
-            params["text"] = prompt = screened.text
-            if params.get("negative_prompt"):
-                params["negative_prompt"] = moderation.screen_prompt(params["negative_prompt"]).text
-            if screened.masked_words:
-                messages.info(request, _("Some words in your prompt were masked."))
-    except moderation.PromptBlocked as exc:
-        form.add_error("prompt", str(exc))
-        return None
-    source_key = ""
-    source_image = None
-    if getattr(form, "cleaned_source", None) is not None:
-        clean = form.cleaned_source
-        source_key = media.put(folder=f"sources/{request.user.pk}", extension=clean.extension, data=clean.data)
-        params["source_size"] = [clean.width, clean.height]
-    elif form.cleaned_data.get("source_image") is not None:
-        source_image = form.cleaned_data["source_image"]
-        source_key = source_image.original_key
-        params["source_size"] = [source_image.width, source_image.height]
-    try:
-        return jobs.create_job(
-            owner=request.user,
-            kind=kind,
-            params=params,
-            prompt=prompt,
-            source_key=source_key,
-            source_image=source_image,
-        )
-    except (credits.InsufficientCredits, jobs.RateLimited) as exc:
-        if source_key and source_image is None:
-            media.delete([source_key])
-        form.add_error(None, str(exc))
-        return None
 
 
 @login_required

@@ -1,0 +1,122 @@
+"""Intake: from a valid job form to a queued, paid job.
+
+The steps run cheapest first, so that a job which will be refused costs us nothing:
+
+1. the prompt and the negative prompt are screened against the sensitive-word list;
+2. the owner's limits and balance are checked (`jobs.check_can_start`: reads, no lock), so
+   a user with no credit, or over the rate limit, is refused before step 3, however often
+   they try;
+3. only then is an uploaded source decoded, cleaned (upright, metadata stripped, re-encoded)
+   and stored, and the source checked against the kind's largest side;
+4. `jobs.create_job` creates the job and debits it in one transaction, checking the limits
+   and the balance again under the account lock (step 2 only refuses early; two requests
+   racing past it still cannot overdraw). If that fails, the stored upload is deleted.
+
+Errors are the domain's own, with messages safe to show: moderation.PromptBlocked,
+imaging.ImageRejected (the upload is not a picture we take), SourceTooLarge,
+credits.InsufficientCredits and jobs.RateLimited. Nothing is charged or kept when one is raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.utils.translation import gettext_lazy as _
+
+from . import imaging, jobs, kinds, media, moderation
+from .models import Image, Job
+
+logger = logging.getLogger(__name__)
+
+
+class SourceTooLarge(jobs.JobError):
+    def __init__(self, *, width: int, height: int, max_side: int):
+        super().__init__(
+            _("The picture is %(w)dx%(h)d; at most %(max)dx%(max)d is accepted here.")
+            % {"w": width, "h": height, "max": max_side}
+        )
+
+
+@dataclass(frozen=True)
+class Started:
+    job: Job
+    # Some words of the prompt were masked (the user is told so).
+    masked_words: bool
+
+
+def start_job(
+    *,
+    owner: AbstractBaseUser,
+    kind: str,
+    params: dict[str, Any],
+    upload: File | None = None,
+    source_image: Image | None = None,
+) -> Started:
+    """Screen, check, store the source and create the job (the steps above).
+
+    `params` are the form's, in the provider's vocabulary (`text` is the prompt); `upload`
+    is the file as received, `source_image` one of the owner's pictures (one of the two for
+    the kinds that start from a picture). Each call makes a new job."""
+    job_kind = kinds.get(kind)
+    if job_kind is None:
+        raise ValueError(f"unknown kind {kind!r}")
+    if upload is not None and source_image is not None:
+        raise ValueError("an upload or a gallery picture, not both")
+    params = dict(params)
+    masked_words = _screen(params)
+    jobs.check_can_start(owner=owner, kind=kind)
+    source_key, stored_key = "", ""
+    if upload is not None:
+        clean = imaging.clean_image(
+            upload.read(), max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=settings.UPLOAD_MAX_BYTES
+        )
+        _check_side(job_kind, clean.width, clean.height)
+        source_key = stored_key = media.put(folder=f"sources/{owner.pk}", extension=clean.extension, data=clean.data)
+        params["source_size"] = [clean.width, clean.height]
+    elif source_image is not None:
+        _check_side(job_kind, source_image.width, source_image.height)
+        source_key = source_image.original_key
+        params["source_size"] = [source_image.width, source_image.height]
+    try:
+        job = jobs.create_job(
+            owner=owner,
+            kind=kind,
+            params=params,
+            prompt=params.get("text", ""),
+            source_key=source_key,
+            source_image=source_image,
+        )
+    except BaseException:
+        if stored_key:
+            _delete_quietly(stored_key)
+        raise
+    return Started(job=job, masked_words=masked_words)
+
+
+def _screen(params: dict[str, Any]) -> bool:
+    """Screen the prompts in place (masked words replaced); True if the prompt had any.
+    Raises moderation.PromptBlocked."""
+    if not params.get("text"):
+        return False
+    screened = moderation.screen_prompt(params["text"])
+    params["text"] = screened.text
+    if params.get("negative_prompt"):
+        params["negative_prompt"] = moderation.screen_prompt(params["negative_prompt"]).text
+    return bool(screened.masked_words)
+
+
+def _check_side(kind: kinds.Kind, width: int, height: int) -> None:
+    if kind.max_source_side is not None and max(width, height) > kind.max_source_side:
+        raise SourceTooLarge(width=width, height=height, max_side=kind.max_source_side)
+
+
+def _delete_quietly(key: str) -> None:
+    try:
+        media.delete([key])
+    except Exception:  # the store is down; the daily orphan sweep removes the random key later
+        logger.warning("could not remove the source %s of a job that was not created", key)

@@ -63,12 +63,40 @@ def _string(data: dict, name: str, *, required: bool = False) -> str:
     return value
 
 
+# The documented body is three levels deep; anything far deeper is not a callback, and a
+# very deep one would exhaust the recursion of the JSON encoder when the delivery is stored.
+MAX_DEPTH = 16
+
+
+def _no_constant(name: str) -> None:
+    """NaN, Infinity and -Infinity are not JSON (the database's JSON column refuses them), but
+    Python's parser accepts them. They become null: a field we need then fails validation
+    with a 400, and one we do not need (a `duration: NaN`) no longer costs the picture."""
+    return None
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                return level
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def parse(raw: bytes) -> tuple[Callback, dict]:
-    """Parse and validate a callback body; returns the typed view and the decoded JSON."""
+    """Parse and validate a callback body; returns the typed view and the decoded JSON, which
+    can always be stored (no NaN or Infinity, bounded depth)."""
     try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise CallbackInvalid("body is not JSON") from exc
+    if _depth(body) > MAX_DEPTH:
+        raise CallbackInvalid("body is nested too deeply")
     return from_body(body), body
 
 

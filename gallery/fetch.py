@@ -290,7 +290,7 @@ def _check_status(status: int) -> None:
 
 def _read_body(response: requests.Response, *, max_bytes: int, deadline: float) -> bytes:
     declared = response.headers.get("Content-Length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > max_bytes:
+    if declared is not None and declared.strip().isascii() and declared.strip().isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
     chunks: list[bytes] = []
     received = 0

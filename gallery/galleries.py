@@ -67,6 +67,15 @@ class ImageInUse(GalleryError):
 # --- cursors and pages ---
 
 
+def parse_id(value: Any) -> int | None:
+    """A row id from a query string or form, or None. `str.isdigit` alone is not enough:
+    "²" is a digit to it but not to int(), and a 30-digit number overflows the database."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Cursor:
     """A position in (created_at, id) order, as it travels in the query string.
@@ -201,7 +210,7 @@ class Filters:
         sort = data.get("sort", "newest")
         return cls(
             kind=kind if kind in JobKind.values else "",
-            album_id=int(album) if str(album).isdigit() else None,
+            album_id=parse_id(album),
             favourites=data.get("favourites", "") in ("1", "on", "true"),
             query=" ".join(str(data.get("q", "")).split())[:200],
             sort=sort if sort in SORTS else "newest",
@@ -350,10 +359,9 @@ def original_png(*, image: Image) -> bytes:
 
 def get_album(*, owner: AbstractBaseUser, album_id: int | str) -> Album:
     """The owner's album, or 404 (another user's album is indistinguishable from none)."""
-    try:
-        number = int(album_id)
-    except (TypeError, ValueError):
-        raise Http404 from None
+    number = parse_id(album_id)
+    if number is None:
+        raise Http404
     return get_object_or_404(Album, id=number, owner=owner)
 
 

@@ -71,3 +71,22 @@ def test_private_pages_require_login(client, name):
 @pytest.mark.parametrize("name", ["home", "inspiration", "explore", "login", "signup"])
 def test_public_pages_are_open(client, name):
     assert client.get(reverse(name)).status_code == 200
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example"])
+def test_sign_up_does_not_redirect_off_the_site(client, target):
+    """Fails before the fix: sign-up redirected to any ?next= (an open redirect)."""
+    response = client.post(
+        reverse("signup") + "?next=" + target,
+        {"username": "carol", "password1": "a-long-Passphrase-9", "password2": "a-long-Passphrase-9"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+
+
+def test_sign_up_still_follows_a_next_inside_the_site(client):
+    response = client.post(
+        reverse("signup") + "?next=/gallery/",
+        {"username": "carol", "password1": "a-long-Passphrase-9", "password2": "a-long-Passphrase-9"},
+    )
+    assert response["Location"] == "/gallery/"

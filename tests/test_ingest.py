@@ -167,3 +167,50 @@ def test_the_object_store_down_during_ingest_is_retried_and_nothing_is_lost(alic
     assert tasks.ingest_result(str(job.id), 2) == "succeeded"  # the planned retry, once it is back
     assert Image.objects.filter(job=job).count() == 1
     assert credits.balance_of(alice) == 48
+
+
+def _post_callback(job, raw: bytes):
+    from django.test import Client
+    from django.urls import reverse
+
+    from gallery import tokens
+
+    url = reverse("callback", kwargs={"job_id": job.id, "token": tokens.callback_token(job.id)})
+    return Client(raise_request_exception=False).post(url, data=raw, content_type="application/json")
+
+
+def test_a_callback_with_duration_nan_still_delivers_the_picture(alice, image_host):
+    """Fails before the fix: json.loads accepts NaN, the JSON column refuses it, the view
+    answered 500 to all ten deliveries and the picture was lost."""
+    import json
+
+    job = _submitted(alice)
+    body = callback_body("success-documented")
+    body["data"]["cos"] = f"{image_host.url}/result.png"
+    body["data"]["duration"] = float("nan")
+    raw = json.dumps(body).encode()  # Python writes the bare token NaN, as a careless sender would
+    assert b"NaN" in raw
+    assert _post_callback(job, raw).status_code == 200
+    assert ingest.ingest_result(job_id=job.id) == "succeeded"
+    assert Image.objects.filter(job=job).exists()
+    assert Image.objects.get(job=job).provider_duration is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"success": NaN, "data": {}}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a":' * 30 + b"1" + b"}" * 30,
+    ],
+    ids=["nan-in-a-needed-field", "very-deep", "deeper-than-a-callback"],
+)
+def test_unstorable_callback_bodies_answer_400_and_store_nothing(alice, raw):
+    """Fails before the fix for "very-deep": json.loads raised RecursionError (500), so the
+    provider retried in vain. The other two guard the new rules: NaN becomes null, so a field
+    we need fails validation; nesting deeper than any callback is refused."""
+    from gallery.models import CallbackDelivery
+
+    job = _submitted(alice)
+    assert _post_callback(job, raw).status_code == 400
+    assert not CallbackDelivery.objects.filter(job=job).exists()

@@ -8,11 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from .. import credits
 from ..forms import ProfileForm, SignupForm
 from ..models import CreditTransaction, Image, Job
+from .galleries import safe_next
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -28,7 +30,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request, _("Welcome! You have %(n)d credits to start with.") % {"n": credits.balance_of(user)}
             )
-            return redirect(request.GET.get("next") or "home")
+            return redirect(safe_next(request, reverse("home")))
     else:
         form = SignupForm()
     return render(request, "registration/signup.html", {"form": form})

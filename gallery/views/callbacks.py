@@ -33,8 +33,10 @@ def callback(request: HttpRequest, job_id: UUID, token: str) -> JsonResponse:
         return _not_found()
     if not Job.objects.filter(id=job_id).exists():
         return _not_found()
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if length > settings.CALLBACK_MAX_BYTES:
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isascii() or not declared.isdigit():
+        return JsonResponse({"ok": False, "error": "bad content length"}, status=400)
+    if int(declared) > settings.CALLBACK_MAX_BYTES:
         return JsonResponse({"ok": False, "error": "body too large"}, status=413)
     body = request.read(settings.CALLBACK_MAX_BYTES + 1)
     if len(body) > settings.CALLBACK_MAX_BYTES:

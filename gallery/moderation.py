@@ -1,7 +1,10 @@
 """Prompt moderation against the staff-managed sensitive-word list, and image reports.
 
-Matching is robust to case, full-width/half-width forms (NFKC) and spacing: "Ｖｉｏ ｌｅｎｃｅ"
-matches "violence". A block rule refuses the prompt (nothing is charged); a mask rule
+Matching is robust to case, full-width/half-width forms (NFKC), spacing and invisible format
+characters (Unicode category Cf: zero-width spaces, soft hyphens, word joiners...):
+"Ｖｉｏ ｌｅｎｃｅ" and "vio\u200blence" match "violence". The format characters are removed from
+the prompt that is sent, too. A word written in Latin letters matches only as a whole word
+("young oregano" does not contain "gore"); Chinese words match anywhere. A block rule refuses the prompt (nothing is charged); a mask rule
 replaces the matched characters with ＊ in what is sent and shown.
 """
 
@@ -36,6 +39,34 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+def strip_format_characters(text: str) -> str:
+    """Remove invisible format characters (category Cf), which split a word for a matcher
+    but not for a reader or an image model."""
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
+
+
+def _is_latin_word(needle: str) -> bool:
+    return needle.isascii() and needle.isalnum()
+
+
+def _is_word_character(char: str) -> bool:
+    return any(piece.isascii() and piece.isalnum() for piece in normalise(char))
+
+
+def _occurrences(text: str, folded: str, origin: list[int], needle: str):
+    """Start indices (in `folded`) where needle occurs; for a Latin word, only where it is not
+    part of a longer word in the original text."""
+    latin = _is_latin_word(needle)
+    start = folded.find(needle)
+    while start >= 0:
+        first, last = origin[start], origin[start + len(needle) - 1]
+        before = text[first - 1] if first > 0 else " "
+        after = text[last + 1] if last + 1 < len(text) else " "
+        if not latin or not (_is_word_character(before) or _is_word_character(after)):
+            yield start
+        start = folded.find(needle, start + 1)
+
+
 def _fold(text: str) -> tuple[str, list[int]]:
     """The comparable form of text with whitespace removed, and for each of its characters
     the index of the original character it came from (so a match can be masked in place)."""
@@ -54,22 +85,22 @@ def screen_prompt(text: str, *, words: list[SensitiveWord] | None = None) -> Scr
     """Apply the active rules to a prompt. Raises PromptBlocked for a block rule."""
     if words is None:
         words = list(SensitiveWord.objects.filter(is_active=True))
+    text = strip_format_characters(text)
     folded, origin = _fold(text)
     masked_positions: set[int] = set()
     masked_words: list[str] = []
     for rule in words:
-        needle, _ = _fold(rule.word)
+        needle, _ = _fold(strip_format_characters(rule.word))
         if not needle:
             continue
-        start = folded.find(needle)
-        if start < 0:
+        starts = list(_occurrences(text, folded, origin, needle))
+        if not starts:
             continue
         if rule.mode == SensitiveWord.Mode.BLOCK:
             raise PromptBlocked(rule.word)
         masked_words.append(rule.word)
-        while start >= 0:
+        for start in starts:
             masked_positions.update(origin[start : start + len(needle)])
-            start = folded.find(needle, start + len(needle))
     if not masked_positions:
         return Screened(text=text)
     result = "".join(MASK if i in masked_positions else char for i, char in enumerate(text))

@@ -240,3 +240,32 @@ def test_the_image_page_offers_the_report_form_to_visitors_only(alice_client, cl
     assert reverse("report_image", args=[image.id]) in alice_client.get(url).content.decode()
     client.force_login(bob)
     assert reverse("report_image", args=[image.id]) not in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u00ad", "\u2060", "\ufeff", "\u200d"])
+def test_invisible_format_characters_do_not_hide_a_word(invisible):
+    """Fails before the fix: "恐怖\\u200b袭击" and "terror\\u00adist attack" went through."""
+    for prompt in (f"恐怖{invisible}袭击", f"terror{invisible}ist attack"):
+        with pytest.raises(moderation.PromptBlocked):
+            moderation.screen_prompt(prompt, words=WORDS)
+
+
+def test_the_prompt_sent_has_the_format_characters_removed():
+    """Fails before the fix: the zero-width characters were sent on to the provider."""
+    screened = moderation.screen_prompt("a vio\u200blence scene, roses\u2060", words=WORDS)
+    assert screened.text == "a ＊＊＊＊＊＊＊＊ scene, roses"
+    assert moderation.screen_prompt("sun\u200bset", words=WORDS).text == "sunset"
+
+
+@pytest.mark.parametrize("prompt", ["young oregano on a table", "a gorgeous gorecrow", "Singapore at night"])
+def test_a_latin_word_matches_only_as_a_whole_word(prompt):
+    """Fails before the fix: "young oregano" contains "g ore" once spaces are folded away."""
+    words = [SensitiveWord(word="gore", mode=SensitiveWord.Mode.BLOCK)]
+    assert moderation.screen_prompt(prompt, words=words).text == prompt
+
+
+def test_a_latin_word_is_still_found_beside_punctuation_and_chinese():
+    words = [SensitiveWord(word="gore", mode=SensitiveWord.Mode.BLOCK)]
+    for prompt in ("gore", "lots of GORE!", "血与gore，夕阳", "g o r e"):
+        with pytest.raises(moderation.PromptBlocked):
+            moderation.screen_prompt(prompt, words=words)

@@ -5,8 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-# `make run` is a development stack: DEBUG on, the offline engine's fault markers on.
-RUN_ENV := DEBUG=1 ENGINE_FAULTS_ENABLED=1
+# `make run` is a development stack: DEBUG on, the offline engine's fault markers on, and a
+# fresh readiness token so its setup step can wait on /healthz/ready.
+ifndef HEALTH_TOKEN
+HEALTH_TOKEN := $(shell head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+endif
+RUN_ENV := DEBUG=1 ENGINE_FAULTS_ENABLED=1 HEALTH_TOKEN=$(HEALTH_TOKEN)
 
 .PHONY: run test bench lint messages system-deps clean
 

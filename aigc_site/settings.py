@@ -351,6 +351,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# --- operations: health checks ---
+
+# /healthz is public liveness; /healthz/ready runs the deep checks (S3 write, provider call) for
+# staff, or for a monitor sending "Authorization: Bearer <HEALTH_TOKEN>". Empty: staff only.
+HEALTH_TOKEN = env_str("HEALTH_TOKEN")
+
 # --- logging: to stderr, the process manager collects it ---
 
 LOGGING = {

@@ -48,6 +48,8 @@ class Stack:
                 "DJANGO_SETTINGS_MODULE": "aigc_site.settings",
                 "DEBUG": "1",
                 "SECRET_KEY": "stack-" + secrets.token_hex(16),
+                # wait_healthy asks /healthz/ready, which answers staff or this token only.
+                "HEALTH_TOKEN": "stack-ready-" + secrets.token_hex(8),
                 "VAR_DIR": str(self.dir),
                 "SITE_URL": self.url,
                 "S3_ENDPOINT_URL": s3["endpoint"],
@@ -155,7 +157,11 @@ class Stack:
                 if process.poll() is not None:
                     raise RuntimeError(f"{name} exited early:\n{self.log(name)}")
             try:
-                response = requests.get(f"{self.url}/healthz", timeout=10)
+                response = requests.get(
+                    f"{self.url}/healthz/ready",
+                    headers={"Authorization": f"Bearer {self.env['HEALTH_TOKEN']}"},
+                    timeout=10,
+                )
                 last = response.json()
                 if response.status_code == 200:
                     return last

@@ -1,4 +1,7 @@
-"""Wait until /healthz reports every component up; with --banner, print how to log in."""
+"""Wait until /healthz/ready reports every component up; with --banner, print how to log in.
+
+Readiness answers staff or HEALTH_TOKEN only, so this needs HEALTH_TOKEN (`make run` sets one).
+"""
 
 from __future__ import annotations
 
@@ -17,11 +20,14 @@ class Command(BaseCommand):
         parser.add_argument("--banner", action="store_true", help="print the URL and the demo login when ready")
 
     def handle(self, *args, timeout: float, banner: bool, **options):
+        if not settings.HEALTH_TOKEN:
+            raise CommandError("HEALTH_TOKEN must be set: /healthz/ready answers staff or that token only")
+        headers = {"Authorization": f"Bearer {settings.HEALTH_TOKEN}"}
         deadline = time.monotonic() + timeout
         last = "no answer yet"
         while time.monotonic() < deadline:
             try:
-                response = requests.get(f"{settings.SITE_URL}/healthz", timeout=10)
+                response = requests.get(f"{settings.SITE_URL}/healthz/ready", headers=headers, timeout=10)
                 if response.status_code == 200:
                     break
                 failing = [name for name, check in response.json()["checks"].items() if not check["ok"]]
@@ -36,6 +42,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"\n{line}\n  画廊 AIGC is running: {settings.SITE_URL}/\n"
                 f"  Log in as the demo staff user: {settings.DEMO_STAFF_USERNAME} / {settings.DEMO_STAFF_PASSWORD}\n"
-                f"  Admin: {settings.SITE_URL}/admin/   Health: {settings.SITE_URL}/healthz\n"
+                f"  Admin: {settings.SITE_URL}/admin/   Health: {settings.SITE_URL}/healthz/ready\n"
                 f"  Press Ctrl-C to stop everything.\n{line}\n"
             )

@@ -195,8 +195,15 @@ if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
 # --- object storage: django-storages S3 backend; the embedded default is SeaweedFS on 127.0.0.1 ---
 
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "http://127.0.0.1:8333")
-S3_ACCESS_KEY = env_str("S3_ACCESS_KEY", "devaccesskey")
-S3_SECRET_KEY = env_str("S3_SECRET_KEY", "devsecretkey123")
+DEV_S3_ACCESS_KEY, DEV_S3_SECRET_KEY = "devaccesskey", "devsecretkey123"
+S3_ACCESS_KEY = env_str("S3_ACCESS_KEY", DEV_S3_ACCESS_KEY)
+S3_SECRET_KEY = env_str("S3_SECRET_KEY", DEV_S3_SECRET_KEY)
+# The embedded object store's keys are in this file for everyone to read: with DEBUG off they
+# are refused, so a deployment that forgot its S3 variables stops instead of running on them.
+if not DEBUG and (S3_ACCESS_KEY == DEV_S3_ACCESS_KEY or S3_SECRET_KEY == DEV_S3_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "S3_ACCESS_KEY and S3_SECRET_KEY must be set (not the embedded development keys) when DEBUG is off"
+    )
 S3_BUCKET = env_str("S3_BUCKET", "aigc-media")
 S3_REGION = env_str("S3_REGION", "us-east-1")
 # Private objects are served by presigned GET URLs that expire after this many seconds.
@@ -241,7 +248,15 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 APISPACE_TOKEN = env_str("APISPACE_TOKEN")
 # With no APISpace token, the offline engine is mounted under /engine/ and used as the provider.
 ENGINE_ENABLED = env_bool("ENGINE_ENABLED", not APISPACE_TOKEN)
-ENGINE_TOKEN = env_str("ENGINE_TOKEN", "offline-engine-token")
+DEV_ENGINE_TOKEN = "offline-engine-token"
+ENGINE_TOKEN = env_str("ENGINE_TOKEN", DEV_ENGINE_TOKEN)
+# The engine renders pictures and downloads source images on request: with its publicly known
+# development token it would be anyone's free CPU and fetcher. With DEBUG off it needs its own.
+if ENGINE_ENABLED and not DEBUG and ENGINE_TOKEN == DEV_ENGINE_TOKEN:
+    raise ImproperlyConfigured(
+        "The offline engine is enabled (no APISPACE_TOKEN, or ENGINE_ENABLED=1) with its development token: "
+        "set ENGINE_TOKEN to a long random secret, or set APISPACE_TOKEN to use the real API, when DEBUG is off"
+    )
 APISPACE_BASE_URL = env_str(
     "APISPACE_BASE_URL",
     f"{SITE_URL}/engine" if ENGINE_ENABLED else "https://23329.o.apispace.com",
@@ -268,17 +283,18 @@ CALLBACK_MAX_BYTES = env_int("CALLBACK_MAX_BYTES", 256 * 1024)
 
 # --- ingest: where result images may be downloaded from, and how big they may be ---
 
+# Entries are "host" (any port) or "host:port" (that port only).
+_engine_url = urlsplit(APISPACE_BASE_URL)
+_ENGINE_HOST_PORT = f"{_engine_url.hostname}:{_engine_url.port or (443 if _engine_url.scheme == 'https' else 80)}"
 INGEST_ALLOWED_HOSTS = env_list(
     "INGEST_ALLOWED_HOSTS",
     ["ailab-huawei-cdn.nolibox.com", "ailab-1d01.obs.cn-north-4.myhuaweicloud.com"]
-    + ([urlsplit(APISPACE_BASE_URL).hostname] if ENGINE_ENABLED else []),
+    + ([_ENGINE_HOST_PORT] if ENGINE_ENABLED else []),
 )
 # Private and loopback addresses are refused unless the host is listed here explicitly (the
-# offline engine runs on 127.0.0.1, so it is listed when enabled).
-INGEST_PRIVATE_HOSTS_ALLOWED = env_list(
-    "INGEST_PRIVATE_HOSTS_ALLOWED",
-    [urlsplit(APISPACE_BASE_URL).hostname] if ENGINE_ENABLED else [],
-)
+# offline engine runs on 127.0.0.1, so its host AND port are listed when enabled: every other
+# port of that address stays closed to ingest).
+INGEST_PRIVATE_HOSTS_ALLOWED = env_list("INGEST_PRIVATE_HOSTS_ALLOWED", [_ENGINE_HOST_PORT] if ENGINE_ENABLED else [])
 INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 40 * 1024 * 1024)
 INGEST_CONNECT_TIMEOUT = env_float("INGEST_CONNECT_TIMEOUT", 5.0)
 INGEST_READ_TIMEOUT = env_float("INGEST_READ_TIMEOUT", 30.0)

@@ -4,8 +4,9 @@ Matching is robust to case, full-width/half-width forms (NFKC), spacing and invi
 characters (Unicode category Cf: zero-width spaces, soft hyphens, word joiners...):
 "Ｖｉｏ ｌｅｎｃｅ" and "vio\u200blence" match "violence". The format characters are removed from
 the prompt that is sent, too. A word written in Latin letters matches only as a whole word
-("young oregano" does not contain "gore"); Chinese words match anywhere. A block rule refuses the prompt (nothing is charged); a mask rule
-replaces the matched characters with ＊ in what is sent and shown.
+("young oregano" does not contain "gore"); Chinese words match anywhere. A block rule refuses
+the prompt (nothing is charged); a mask rule replaces the matched characters with ＊ in what is
+sent and shown.
 """
 
 from __future__ import annotations

@@ -57,6 +57,7 @@ class Stack:
                 "S3_SECRET_KEY": s3["secret_key"],
                 "S3_BUCKET": s3["bucket"],
                 "ENGINE_FAULTS_ENABLED": "1",
+                "ENGINE_TOKEN": "stack-engine-" + secrets.token_hex(16),
                 "ENGINE_CALLBACK_INTERVAL": "0.5",
                 # A slow image host is given up on after connect + 2 x read = 9 s, not 65 s.
                 "INGEST_READ_TIMEOUT": "3",

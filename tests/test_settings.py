@@ -28,7 +28,9 @@ def _clean_env(**extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(("DATABASE_URL", "REDIS_URL", "APISPACE_", "S3_", "ENGINE_"))
     }
-    env.update({"DJANGO_SETTINGS_MODULE": "aigc_site.settings", "SECRET_KEY": "x" * 50}, **extra)
+    # DEBUG on unless a test says otherwise: the probes check one switch each, and with DEBUG
+    # off the development S3 keys and engine token are refused (tested below).
+    env.update({"DJANGO_SETTINGS_MODULE": "aigc_site.settings", "SECRET_KEY": "x" * 50, "DEBUG": "1"}, **extra)
     return env
 
 
@@ -123,6 +125,8 @@ def test_check_deploy_passes_with_production_like_environment():
         SITE_URL="https://aigc.example.com",
         ALLOWED_HOSTS="aigc.example.com",
         APISPACE_TOKEN="real-token",
+        S3_ACCESS_KEY="AKIAPRODUCTIONKEY",
+        S3_SECRET_KEY="production-secret-" + "s" * 30,
     )
     out = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -132,3 +136,43 @@ def test_check_deploy_passes_with_production_like_environment():
         text=True,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _refusal(**extra: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=_clean_env(**extra), capture_output=True, text=True
+    )
+    assert out.returncode != 0, "the site started"
+    return out.stderr
+
+
+PRODUCTION = {"DEBUG": "0", "S3_ACCESS_KEY": "AKIAPRODUCTIONKEY", "S3_SECRET_KEY": "production-secret-" + "s" * 30}
+
+
+def test_with_debug_off_the_engine_with_its_development_token_is_refused():
+    """Fails before the fix: with no APISPACE_TOKEN the engine was on with a publicly known
+    token, and `check --deploy` passed."""
+    assert "set ENGINE_TOKEN" in _refusal(**PRODUCTION)
+    assert _settings(**PRODUCTION, ENGINE_TOKEN="a-long-random-engine-secret")["engine_on"] is True
+
+
+def test_with_debug_off_the_embedded_s3_keys_are_refused():
+    """Fails before the fix: the development keys were accepted silently with DEBUG off."""
+    stderr = _refusal(DEBUG="0", APISPACE_TOKEN="real-token")
+    assert "S3_ACCESS_KEY and S3_SECRET_KEY must be set" in stderr
+    assert "S3_ACCESS_KEY and S3_SECRET_KEY" in _refusal(
+        DEBUG="0", APISPACE_TOKEN="real-token", S3_ACCESS_KEY="AKIAPRODUCTIONKEY"
+    )
+
+
+def test_the_engine_allowance_for_ingest_names_its_port_only():
+    """Fails before the fix: the engine's host was allowed on every port of 127.0.0.1."""
+    probe = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.INGEST_ALLOWED_HOSTS, s.INGEST_PRIVATE_HOSTS_ALLOWED]))"
+    )
+    env = _clean_env(SITE_URL="http://127.0.0.1:8000")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True)
+    allowed, private = json.loads(out.stdout.strip().splitlines()[-1])
+    assert private == ["127.0.0.1:8000"]
+    assert "127.0.0.1:8000" in allowed and "127.0.0.1" not in allowed

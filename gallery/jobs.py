@@ -189,7 +189,8 @@ def mark_submitted(*, job_id: UUID | str, task_id: str | None, response: Any) ->
 
 
 def record_unknown_outcome(*, job_id: UUID | str, reason: str) -> Job:
-    """The request was sent but the answer never came (read timeout). The provider may well
+    """The request was sent but no trustworthy answer came (a read timeout, a broken
+    connection, a 5xx: provider.UnknownOutcome says which). The provider may well
     have accepted it, and the API has no idempotency key, so re-sending could pay twice.
     We deliberately do NOT re-send: the job counts as submitted, the callback (found by its
     per-job URL, not the task id) can still finish it, and the timeout sweep refunds it if
@@ -251,16 +252,36 @@ def delivery_to_apply(job: Job) -> CallbackDelivery | None:
 # --- endings ---
 
 
-def _finish_with_refund(*, job_id: UUID | str, to: str, reason: str, actor: AbstractBaseUser | None = None) -> Job:
+def _finish_with_refund(
+    *,
+    job_id: UUID | str,
+    to: str,
+    reason: str,
+    actor: AbstractBaseUser | None = None,
+    requested_by: AbstractBaseUser | None = None,
+    unclaimed_only: bool = False,
+) -> Job:
+    """Move the job to `to` and refund it, under its row lock.
+
+    `actor` is staff refunding by hand (recorded on the ledger row as a manual refund);
+    `requested_by` is whoever asked for the move (the owner cancelling), recorded in the audit
+    only: the refund itself is still the automatic one. With unclaimed_only, a job a worker has
+    claimed for submission is left alone; that check is made on the locked row, since a claim
+    may land between any earlier read and this lock."""
     with transaction.atomic():
         job = lock_with_account(job_id=job_id)
         if job.status == to or not can_transition(job.status, to):
+            return job
+        if unclaimed_only and job.submit_claimed_at is not None:
             return job
         _move(job, to, error_reason=str(reason)[:2000])
         result = credits.refund_job(job=job, reason=f"job {to}: {reason}"[:255], actor=actor)
         if result.created:
             AuditEntry.objects.create(
-                actor=actor, action="job.refunded", job=job, data={"status": to, "reason": str(reason)[:500]}
+                actor=actor or requested_by,
+                action="job.refunded",
+                job=job,
+                data={"status": to, "reason": str(reason)[:500]},
             )
         return job
 
@@ -285,8 +306,10 @@ def cancel(*, job: Job, by: AbstractBaseUser) -> Job:
 
     A job a worker has already claimed may be on the wire; it cannot be cancelled any more."""
     if job.status != S.QUEUED or job.submit_claimed_at is not None:
-        raise JobNotCancellable()
-    result = _finish_with_refund(job_id=job.id, to=S.CANCELLED, reason="cancelled by user")
+        raise JobNotCancellable()  # cheap answer from what the caller read; re-checked locked
+    result = _finish_with_refund(
+        job_id=job.id, to=S.CANCELLED, reason="cancelled by user", requested_by=by, unclaimed_only=True
+    )
     if result.status != S.CANCELLED:
         raise JobNotCancellable()
     return result

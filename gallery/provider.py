@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 from django.conf import settings
 
 # The documented payload repeats the parameters: once inside `params`, once flat at the top.
@@ -20,11 +21,7 @@ from django.conf import settings
 
 
 class ProviderError(Exception):
-    """A submission that did not succeed. `retryable` tells the task whether to try again;
-    `sent` tells whether the request may have reached the provider (see tasks.submit_job)."""
-
-    retryable = False
-    sent = True
+    """A submission that did not succeed. Which subclass says what the task does next."""
 
     def __init__(self, message: str, *, status: int | None = None, body: Any = None):
         super().__init__(message)
@@ -32,21 +29,23 @@ class ProviderError(Exception):
         self.body = body
 
 
-class RetryableError(ProviderError):
-    """Timeouts, connection errors, 5xx and 429: the provider did not take the job."""
+class NotSent(ProviderError):
+    """The provider certainly did not take the job: no connection was made (refused, DNS,
+    connect timeout), or it answered 429 (a rate limiter turns the request away before it is
+    queued). The task sends it again later, with a backoff."""
 
-    retryable = True
-    sent = False
 
-
-class UnknownOutcome(RetryableError):
-    """The request went out but no answer came back: the provider may have taken it."""
-
-    sent = True
+class UnknownOutcome(ProviderError):
+    """The request body went out and no trustworthy answer came back: a read timeout, a
+    connection dropped after sending, a broken reply, or any 5xx (a gateway's 502/504 may
+    sit in front of a backend that queued the job). The API has no idempotency key, so
+    sending again could pay twice: the job counts as submitted and is never re-sent; its
+    callback, the status call or the timeout sweep settles it (and the sweep refunds it)."""
 
 
 class PermanentError(ProviderError):
-    """Other 4xx, or a reply we cannot read: sending it again would fail the same way."""
+    """Other 4xx, or a 2xx reply refusing the job or that we cannot read: sending it again
+    would fail the same way. The job fails and is refunded."""
 
 
 @dataclass(frozen=True)
@@ -100,22 +99,37 @@ def extract_task_id(reply: Any) -> str | None:
     return None
 
 
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """requests raises ConnectionError both when no connection was made and when one broke
+    after the body was sent; only urllib3's NewConnectionError (refused, DNS) and a connect
+    timeout mean nothing reached the provider."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError):
+            return True
+        reason = getattr(cause, "reason", None)
+        cause = reason if isinstance(reason, BaseException) else (cause.__cause__ or cause.__context__)
+        if cause is exc:
+            break
+    return False
+
+
 def submit(*, kind: str, payload: dict[str, Any], session: requests.Session | None = None) -> Submission:
-    """POST one job. Raises RetryableError, UnknownOutcome or PermanentError."""
+    """POST one job. Raises NotSent, UnknownOutcome or PermanentError."""
     http = session or requests
     try:
         response = http.post(_url(settings.APISPACE_PATHS[kind]), json=payload, headers=_headers(), timeout=_timeouts())
-    except requests.ConnectTimeout as exc:
-        raise RetryableError(f"provider connect timeout: {exc}") from exc
     except requests.ConnectionError as exc:
-        # A refused or reset connection before any answer. requests also raises this for a
-        # connection dropped after sending; we treat both as not taken, as the backend only
-        # queues a job after it has read the whole body and answers at once.
-        raise RetryableError(f"provider unreachable: {exc}") from exc
+        if _never_connected(exc):
+            raise NotSent(f"provider unreachable: {exc}") from exc
+        raise UnknownOutcome(f"the connection to the provider broke after sending: {exc}") from exc
     except requests.ReadTimeout as exc:
         raise UnknownOutcome(f"provider did not answer in {_timeouts()[1]:.0f} s") from exc
     except requests.RequestException as exc:
-        raise RetryableError(f"provider request failed: {exc}") from exc
+        # Anything else (an unreadable answer, too many redirects...) happened after sending.
+        raise UnknownOutcome(f"provider request failed after sending: {exc}") from exc
     return _read_reply(response)
 
 
@@ -125,8 +139,10 @@ def _read_reply(response: requests.Response) -> Submission:
         body: Any = response.json()
     except ValueError:
         body = response.text[:2000]
-    if status == 429 or status >= 500:
-        raise RetryableError(f"provider answered HTTP {status}", status=status, body=body)
+    if status == 429:
+        raise NotSent(f"provider answered HTTP {status}", status=status, body=body)
+    if status >= 500:
+        raise UnknownOutcome(f"provider answered HTTP {status}", status=status, body=body)
     if status >= 400:
         raise PermanentError(f"provider refused the job (HTTP {status}): {_message(body)}", status=status, body=body)
     if not isinstance(body, dict):

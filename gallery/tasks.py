@@ -66,7 +66,7 @@ def submit_job(job_id: str, attempt: int = 1) -> str:
     except provider.UnknownOutcome as exc:
         jobs.record_unknown_outcome(job_id=job.id, reason=str(exc))
         return "unknown outcome"
-    except provider.RetryableError as exc:
+    except provider.NotSent as exc:
         if attempt >= settings.PROVIDER_SUBMIT_ATTEMPTS:
             jobs.fail(job_id=job.id, reason=f"the image service is unavailable ({exc}); gave up after {attempt} tries")
             return "gave up"

@@ -140,7 +140,7 @@ def test_a_permanent_refusal_fails_the_job_with_the_reason_and_refunds(alice, pr
 def test_a_retryable_error_releases_the_claim_and_plans_a_retry(alice, provider_server, settings):
     from django_q.models import Schedule
 
-    provider_server.routes[settings.APISPACE_PATHS["txt2img"]] = json_reply({"msg": "busy"}, status=503)
+    provider_server.routes[settings.APISPACE_PATHS["txt2img"]] = json_reply({"msg": "busy"}, status=429)
     job = _job(alice)
     assert tasks.submit_job(str(job.id)) == "retry 1"
     job.refresh_from_db()
@@ -152,7 +152,7 @@ def test_a_retryable_error_releases_the_claim_and_plans_a_retry(alice, provider_
 
 def test_it_gives_up_after_the_configured_attempts(alice, provider_server, settings):
     settings.PROVIDER_SUBMIT_ATTEMPTS = 2
-    provider_server.routes[settings.APISPACE_PATHS["txt2img"]] = json_reply({}, status=500)
+    provider_server.routes[settings.APISPACE_PATHS["txt2img"]] = json_reply({}, status=429)
     job = _job(alice)
     tasks.submit_job(str(job.id))
     assert tasks.submit_job(str(job.id), 2) == "gave up"
@@ -208,3 +208,37 @@ def test_the_sweep_refunds_a_submission_interrupted_mid_post(alice, provider_ser
     assert job.status == S.FAILED
     assert credits.balance_of(alice) == 50
     assert provider_server.requests == []
+
+
+def test_a_claim_landing_after_the_callers_read_still_stops_the_cancel(alice):
+    """Fails before the fix: cancel checked submit_claimed_at on the caller's (unlocked) copy,
+    so a job claimed in between was cancelled and refunded while its paid POST went out."""
+    from gallery.models import AuditEntry
+
+    read_before_the_claim = _job(alice)
+    jobs.claim_for_submission(job_id=read_before_the_claim.id)
+    with pytest.raises(jobs.JobNotCancellable):
+        jobs.cancel(job=read_before_the_claim, by=alice)
+    read_before_the_claim.refresh_from_db()
+    assert read_before_the_claim.status == "queued"
+    assert credits.balance_of(alice) == 48
+    assert not AuditEntry.objects.filter(job=read_before_the_claim).exists()
+
+
+def test_the_audit_names_the_user_who_cancelled(alice):
+    """Fails before the fix: cancel(by=) was ignored and the audit entry had no actor."""
+    from gallery.models import AuditEntry
+
+    job = jobs.cancel(job=_job(alice), by=alice)
+    assert AuditEntry.objects.get(job=job, action="job.refunded").actor == alice
+
+
+def test_a_gateway_error_is_not_resent_and_waits_for_the_callback(alice, provider_server, settings):
+    """Fails before the fix: a 502 released the claim and the job was POSTed again."""
+    provider_server.routes[settings.APISPACE_PATHS["txt2img"]] = json_reply({"msg": "bad gateway"}, status=502)
+    job = _job(alice)
+    assert tasks.submit_job(str(job.id)) == "unknown outcome"
+    assert tasks.submit_job(str(job.id)) == "not claimed"
+    job.refresh_from_db()
+    assert job.status == S.SUBMITTED
+    assert credits.balance_of(alice) == 48

@@ -322,7 +322,19 @@ def succeed(*, job: Job, duration: float | None) -> None:
 
 
 def stale_submitted(*, older_than: timedelta):
-    return Job.objects.filter(status=S.SUBMITTED, submitted_at__lt=timezone.now() - older_than)
+    """Submitted jobs with no callback in time. A job whose callback has been recorded is not
+    one of them, however old: its picture is being saved (ingest retries), not missing, and
+    timing it out would refund a picture that is about to arrive."""
+    return Job.objects.filter(
+        status=S.SUBMITTED, submitted_at__lt=timezone.now() - older_than, callback_received_at__isnull=True
+    )
+
+
+def awaiting_ingest(*, older_than: timedelta):
+    """Submitted jobs whose callback was recorded a while ago and that are still not
+    finished: their ingest task may have been lost (a killed worker on a broker without
+    acknowledgements), so the sweep hands them to ingest again (ingest is idempotent)."""
+    return Job.objects.filter(status=S.SUBMITTED, callback_received_at__lt=timezone.now() - older_than)
 
 
 def stale_claims(*, older_than: timedelta):

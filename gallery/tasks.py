@@ -98,7 +98,7 @@ def sweep_stale_jobs() -> dict[str, int]:
     """Every minute: finish jobs the provider never called back about, and re-send queued
     jobs whose submission task was lost. Each job is handled on its own, so one bad row
     cannot stop the sweep."""
-    counts = {"timed_out": 0, "resubmitted": 0, "recovered": 0, "interrupted": 0}
+    counts = {"timed_out": 0, "resubmitted": 0, "recovered": 0, "interrupted": 0, "reingested": 0}
     timeout = timedelta(minutes=settings.JOB_TIMEOUT_MINUTES)
     for job in jobs.stale_submitted(older_than=timeout)[:200]:
         try:
@@ -114,6 +114,11 @@ def sweep_stale_jobs() -> dict[str, int]:
         else:
             jobs.fail(job_id=job.id, reason="the submission was interrupted; you were refunded")
             counts["interrupted"] += 1
+    for job in jobs.awaiting_ingest(older_than=timedelta(minutes=5))[:200]:
+        if Schedule.objects.filter(name__startswith=f"gallery.tasks.ingest_result:{job.id}:").exists():
+            continue  # a back-off retry of the ingest is already planned
+        async_task("gallery.tasks.ingest_result", str(job.id))
+        counts["reingested"] += 1
     lost = Job.objects.filter(
         status=JobStatus.QUEUED,
         submit_claimed_at__isnull=True,

@@ -214,3 +214,36 @@ def test_unstorable_callback_bodies_answer_400_and_store_nothing(alice, raw):
     job = _submitted(alice)
     assert _post_callback(job, raw).status_code == 400
     assert not CallbackDelivery.objects.filter(job=job).exists()
+
+
+def _age(job, **fields):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gallery.models import Job
+
+    Job.objects.filter(id=job.id).update(**{name: timezone.now() - timedelta(hours=2) for name in fields})
+
+
+def test_the_sweep_never_times_out_a_job_whose_success_callback_arrived(alice, image_host):
+    """Fails before the fix: stale_submitted ignored callback_received_at, so a job whose
+    picture was still being saved (ingest retrying) was timed out and refunded."""
+    job = _submitted(alice)
+    _callback(job, f"{image_host.url}/busy.png")  # recorded; the ingest task has not run yet
+    _age(job, submitted_at=True)
+    counts = tasks.sweep_stale_jobs()
+    assert counts["timed_out"] == 0
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUBMITTED
+    assert not CreditTransaction.objects.filter(job=job, kind="refund").exists()
+
+
+def test_the_sweep_hands_a_recorded_callback_whose_ingest_was_lost_to_ingest_again(alice, image_host):
+    job = _submitted(alice)
+    _callback(job, f"{image_host.url}/result.png")  # recorded, but its ingest task was lost
+    _age(job, submitted_at=True, callback_received_at=True)
+    assert tasks.sweep_stale_jobs()["reingested"] == 1  # Q_SYNC: the ingest runs right here
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    assert Image.objects.filter(job=job).count() == 1

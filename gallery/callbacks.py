@@ -37,6 +37,12 @@ class Callback:
         return self.cos or self.cdn
 
     @property
+    def image_urls(self) -> tuple[str, ...]:
+        """Every copy of the picture, `cos` first: one failing (a 403 on cos) is no reason to
+        give up while the other (cdn) may still serve it."""
+        return tuple(dict.fromkeys(url for url in (self.cos, self.cdn) if url))
+
+    @property
     def carries_image(self) -> bool:
         return self.success and self.safe is not False and bool(self.image_url)
 

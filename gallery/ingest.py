@@ -24,6 +24,14 @@ logger = logging.getLogger(__name__)
 
 
 class IngestRetry(Exception):
+    """Try again later. `ours` is True when our own object store failed: that must never
+    fail a job (tasks.ingest_result retries it with no limit on the count); otherwise the
+    provider's image host was busy or slow, which is retried a bounded number of times."""
+
+    def __init__(self, message: str, *, ours: bool = False):
+        super().__init__(message)
+        self.ours = ours
+
     """A temporary failure (image host or object store down); try again later."""
 
 
@@ -67,15 +75,25 @@ def ingest_result(*, job_id: UUID | str) -> str:
 
 
 def _deliver(*, job: Job, callback: Callback) -> str:
-    try:
-        stored = download_and_store(url=callback.image_url, folder=f"images/{job.owner_id}")
-    except fetch.FetchError as exc:
-        if exc.retryable:
-            raise IngestRetry(str(exc)) from exc
-        jobs.fail(job_id=job.id, reason=f"the result image could not be fetched: {exc}")
-        return "failed"
-    except imaging.ImageRejected as exc:
-        jobs.fail(job_id=job.id, reason=f"the result is not a usable image: {exc}")
+    """Store the picture from the first of its copies (cos, then cdn) that works. Only when
+    every copy failed on the provider's side is the job failed; if any failure may pass (a
+    busy host), ingest is retried; our own store failing raises IngestRetry(ours=True)."""
+    stored, retryable, permanent = None, None, ""
+    for url in callback.image_urls:
+        try:
+            stored = download_and_store(url=url, folder=f"images/{job.owner_id}")
+            break
+        except fetch.FetchError as exc:
+            if exc.retryable:
+                retryable = exc
+            else:
+                permanent = f"the result image could not be fetched: {exc}"
+        except imaging.ImageRejected as exc:
+            permanent = f"the result is not a usable image: {exc}"
+    if stored is None:
+        if retryable is not None:
+            raise IngestRetry(str(retryable)) from retryable
+        jobs.fail(job_id=job.id, reason=permanent)
         return "failed"
     try:
         created = attach_image(job_id=job.id, stored=stored, callback=callback)
@@ -113,7 +131,7 @@ def download_and_store(*, url: str, folder: str) -> StoredObjects:
             uploaded.append(media.put(folder=folder, extension=extension, data=data))
     except Exception as exc:
         _delete_quietly(uploaded)
-        raise IngestRetry(f"object storage unavailable: {exc}") from exc
+        raise IngestRetry(f"object storage unavailable: {exc}", ours=True) from exc
     return StoredObjects(
         original_key=uploaded[0],
         thumb_key=uploaded[1],

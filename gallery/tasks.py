@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 # The provider fetches the source image itself, possibly after a wait in its queue (it drops
 # entries after ~30 minutes), so its presigned URL lives a little longer than that.
 SOURCE_URL_EXPIRY = 45 * 60
-INGEST_ATTEMPTS = 6
+INGEST_ATTEMPTS = 6  # for the provider's image host; our own store is retried without a count
+INGEST_MAX_RETRY_INTERVAL = 300.0
 
 
 def _in_english(func):
@@ -38,8 +39,10 @@ def _in_english(func):
     return wrapper
 
 
-def _retry_later(func: str, job_id: str, *, attempt: int, base: float) -> None:
-    delay = base * (2 ** (attempt - 1))
+def _retry_later(func: str, job_id: str, *, attempt: int, base: float, cap: float | None = None) -> None:
+    delay = base * (2 ** min(attempt - 1, 30))
+    if cap is not None:
+        delay = min(delay, cap)
     schedule(
         func,
         job_id,
@@ -85,8 +88,15 @@ def ingest_result(job_id: str, attempt: int = 1) -> str:
     try:
         return ingest.ingest_result(job_id=job_id)
     except ingest.IngestRetry as exc:
+        if exc.ours:
+            # Our own object store is down: the picture is safe at the provider, so the job
+            # is never failed for it. Retried without a limit on the count, at most every
+            # INGEST_MAX_RETRY_INTERVAL seconds, with an error in the log for the operator.
+            logger.error("object storage unavailable, ingest of %s waits (attempt %d): %s", job_id, attempt, exc)
+            _retry_later("gallery.tasks.ingest_result", job_id, attempt=attempt, base=10, cap=INGEST_MAX_RETRY_INTERVAL)
+            return f"retry {attempt}"
         if attempt >= INGEST_ATTEMPTS:
-            jobs.fail(job_id=job_id, reason=f"the result image could not be stored: {exc}")
+            jobs.fail(job_id=job_id, reason=f"the result image could not be fetched: {exc}")
             return "gave up"
         logger.warning("ingest of %s will be retried: %s", job_id, exc)
         _retry_later("gallery.tasks.ingest_result", job_id, attempt=attempt, base=10)

@@ -247,3 +247,69 @@ def test_the_sweep_hands_a_recorded_callback_whose_ingest_was_lost_to_ingest_aga
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
     assert Image.objects.filter(job=job).count() == 1
+
+
+def _store_down(settings):
+    from contextlib import contextmanager
+
+    from tests.conftest import _reset_storages
+
+    @contextmanager
+    def down():
+        options = settings.STORAGES["default"]["OPTIONS"]
+        real = options["endpoint_url"]
+        options["endpoint_url"] = "http://127.0.0.1:9"
+        _reset_storages()
+        try:
+            yield
+        finally:
+            options["endpoint_url"] = real
+            _reset_storages()
+
+    return down()
+
+
+def test_our_store_down_for_long_never_fails_the_job(alice, image_host, settings):
+    """Fails before the fix: the sixth attempt (about five minutes of outage) failed the job,
+    refunded it and lost the picture, though the fault was ours, not the provider's."""
+    from django_q.models import Schedule
+
+    job = _submitted(alice)
+    _callback(job, f"{image_host.url}/result.png")
+    with _store_down(settings):
+        for attempt in (1, 6, 7, 40):
+            assert tasks.ingest_result(str(job.id), attempt) == f"retry {attempt}"
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUBMITTED
+    planned = Schedule.objects.filter(name=f"gallery.tasks.ingest_result:{job.id}:41").get()
+    from django.utils import timezone
+
+    assert (planned.next_run - timezone.now()).total_seconds() <= tasks.INGEST_MAX_RETRY_INTERVAL + 5
+    assert tasks.ingest_result(str(job.id), 41) == "succeeded"
+    assert credits.balance_of(alice) == 48
+
+
+def test_a_copy_refused_on_cos_is_fetched_from_cdn(alice, image_host):
+    """Fails before the fix: only `cos or cdn` was tried, so a 403 on cos failed a picture
+    the CDN still served."""
+    image_host.routes["/forbidden.png"] = lambda h, b: (403, {}, b"")
+    job = _submitted(alice)
+    body = callback_body("success-documented")
+    body["data"]["cos"] = f"{image_host.url}/forbidden.png"
+    body["data"]["cdn"] = f"{image_host.url}/result.png"
+    jobs.record_callback(job_id=job.id, body=body, success=True, safe=True)
+    assert ingest.ingest_result(job_id=job.id) == "succeeded"
+    assert Image.objects.filter(job=job).count() == 1
+
+
+def test_a_job_fails_only_when_every_copy_fails_for_good(alice, image_host):
+    image_host.routes["/forbidden.png"] = lambda h, b: (403, {}, b"")
+    job = _submitted(alice)
+    body = callback_body("success-documented")
+    body["data"]["cos"] = f"{image_host.url}/forbidden.png"
+    body["data"]["cdn"] = f"{image_host.url}/not-image.png"
+    jobs.record_callback(job_id=job.id, body=body, success=True, safe=True)
+    assert ingest.ingest_result(job_id=job.id) == "failed"
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert credits.balance_of(alice) == 50

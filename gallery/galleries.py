@@ -67,6 +67,13 @@ class ImageInUse(GalleryError):
 # --- cursors and pages ---
 
 
+def _search_text(value: Any) -> str:
+    """The search words, spacing collapsed, without control or format characters: PostgreSQL
+    refuses a NUL in a query parameter (a 500 on /explore/?q=a%00b before this)."""
+    printable = "".join(char if char.isprintable() else " " for char in str(value))
+    return " ".join(printable.split())[:200]
+
+
 def parse_id(value: Any) -> int | None:
     """A row id from a query string or form, or None. `str.isdigit` alone is not enough:
     "²" is a digit to it but not to int(), and a 30-digit number overflows the database."""
@@ -212,7 +219,7 @@ class Filters:
             kind=kind if kind in JobKind.values else "",
             album_id=parse_id(album),
             favourites=data.get("favourites", "") in ("1", "on", "true"),
-            query=" ".join(str(data.get("q", "")).split())[:200],
+            query=_search_text(data.get("q", "")),
             sort=sort if sort in SORTS else "newest",
         )
 

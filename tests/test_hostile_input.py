@@ -129,3 +129,12 @@ def test_a_malformed_content_length_is_a_400(alice):
     url = reverse("callback", kwargs={"job_id": job.id, "token": tokens.callback_token(job.id)})
     response = client.generic("POST", url, json.dumps({}).encode(), "application/json", CONTENT_LENGTH="abc")
     assert response.status_code == 400
+
+
+def test_a_nul_in_the_search_is_dropped_not_sent_to_the_database(alice_client):
+    """Fails before the fix on PostgreSQL, which refuses NUL in a string parameter (500)."""
+    from gallery import galleries
+
+    assert galleries.Filters.from_query({"q": "a\x00b\u200b c"}).query == "a b c"
+    assert alice_client.get("/explore/?q=a%00b").status_code == 200
+    assert alice_client.get("/gallery/?q=a%00b").status_code == 200

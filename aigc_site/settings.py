@@ -326,6 +326,18 @@ ENGINE_SENSITIVE_WORDS = env_list("ENGINE_SENSITIVE_WORDS", ["暴力", "violence
 ENGINE_SR_THREADS = env_int("ENGINE_SR_THREADS", 2)
 ENGINE_SR_TILE = env_int("ENGINE_SR_TILE", 128)
 ENGINE_SR_TILE_LARGE = env_int("ENGINE_SR_TILE_LARGE", 128)
+# The engine's own protocol behaviour (engine/): how it fetches source pictures, how it calls
+# back (like the real service: up to 10 tries a few seconds apart), and its slow-image fault.
+ENGINE_PUBLIC_URL = env_str("ENGINE_PUBLIC_URL")  # where its result files are served; default: the request's host
+ENGINE_SOURCE_MAX_BYTES = env_int("ENGINE_SOURCE_MAX_BYTES", 20 * 1024 * 1024)
+ENGINE_FETCH_CONNECT_TIMEOUT = env_float("ENGINE_FETCH_CONNECT_TIMEOUT", 5.0)
+ENGINE_FETCH_READ_TIMEOUT = env_float("ENGINE_FETCH_READ_TIMEOUT", 20.0)
+ENGINE_FETCH_DEADLINE = env_float("ENGINE_FETCH_DEADLINE", 30.0)
+ENGINE_CALLBACK_ATTEMPTS = env_int("ENGINE_CALLBACK_ATTEMPTS", 10)
+ENGINE_CALLBACK_INTERVAL = env_float("ENGINE_CALLBACK_INTERVAL", 3.0)
+ENGINE_CALLBACK_TIMEOUT = env_float("ENGINE_CALLBACK_TIMEOUT", 3.0)
+ENGINE_SLOWIMG_INTERVAL = env_float("ENGINE_SLOWIMG_INTERVAL", 1.0)
+ENGINE_SLOWIMG_SECONDS = env_float("ENGINE_SLOWIMG_SECONDS", 120.0)
 if ENGINE_ENABLED:
     INSTALLED_APPS.append("engine")
 

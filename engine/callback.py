@@ -123,9 +123,9 @@ class Delivery:
 
 def deliver(*, url: str, body: dict[str, Any], session: requests.Session | None = None) -> Delivery:
     """POST `body` to `url` until the answer is 2xx JSON or the attempts run out (blocking)."""
-    attempts = max(1, int(getattr(settings, "ENGINE_CALLBACK_ATTEMPTS", 10)))
-    interval = float(getattr(settings, "ENGINE_CALLBACK_INTERVAL", 3.0))
-    timeout = float(getattr(settings, "ENGINE_CALLBACK_TIMEOUT", 3.0))
+    attempts = max(1, settings.ENGINE_CALLBACK_ATTEMPTS)
+    interval = settings.ENGINE_CALLBACK_INTERVAL
+    timeout = settings.ENGINE_CALLBACK_TIMEOUT
     http = session or requests.Session()
     error = ""
     try:

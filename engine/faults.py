@@ -111,7 +111,7 @@ NONE = Faults()
 
 
 def are_enabled() -> bool:
-    return bool(getattr(settings, "ENGINE_FAULTS_ENABLED", False))
+    return settings.ENGINE_FAULTS_ENABLED
 
 
 def _apply(found: dict[str, Any], name: str, number: str | None) -> bool:

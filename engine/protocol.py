@@ -138,7 +138,7 @@ def _bool(body: dict, name: str) -> bool:
 
 def mask_sensitive(text: str) -> str:
     """Replace each configured sensitive word (any case) by as many `*`, like the service does."""
-    for word in getattr(settings, "ENGINE_SENSITIVE_WORDS", []) or []:
+    for word in settings.ENGINE_SENSITIVE_WORDS:
         if word:
             text = re.sub(re.escape(word), "*" * len(word), text, flags=re.IGNORECASE)
     return text
@@ -194,13 +194,13 @@ def fetch_source(url: Any) -> tuple[bytes, int, int]:
         raise PayloadInvalid("url", "an image URL is required")
     if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+", url):
         raise PayloadInvalid("url", "must be an http(s) URL")
-    max_bytes = getattr(settings, "ENGINE_SOURCE_MAX_BYTES", 20 * 1024 * 1024)
+    max_bytes = settings.ENGINE_SOURCE_MAX_BYTES
     timeout = (
-        getattr(settings, "ENGINE_FETCH_CONNECT_TIMEOUT", 5.0),
-        getattr(settings, "ENGINE_FETCH_READ_TIMEOUT", 20.0),
+        settings.ENGINE_FETCH_CONNECT_TIMEOUT,
+        settings.ENGINE_FETCH_READ_TIMEOUT,
     )
     # The submitter waits for our answer, so a source that drips slowly is cut off too.
-    deadline = time.monotonic() + getattr(settings, "ENGINE_FETCH_DEADLINE", 30.0)
+    deadline = time.monotonic() + settings.ENGINE_FETCH_DEADLINE
     session = requests.Session()
     session.max_redirects = 3
     try:
@@ -226,7 +226,7 @@ def fetch_source(url: Any) -> tuple[bytes, int, int]:
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
-    max_pixels = getattr(settings, "IMAGE_MAX_PIXELS", 3072 * 3072)
+    max_pixels = settings.IMAGE_MAX_PIXELS
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size

@@ -41,7 +41,7 @@ def _error(status: int, message: str, **extra: Any) -> JsonResponse:
 
 
 def _authorised(request: HttpRequest) -> bool:
-    expected = getattr(settings, "ENGINE_TOKEN", "")
+    expected = settings.ENGINE_TOKEN
     given = request.headers.get("X-APISpace-Token", "")
     # An engine without a token refuses everyone rather than accepting everyone.
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
@@ -61,7 +61,7 @@ def _json_body(request: HttpRequest) -> Any:
 
 
 def _public_base(request: HttpRequest) -> str:
-    configured = getattr(settings, "ENGINE_PUBLIC_URL", "")
+    configured = settings.ENGINE_PUBLIC_URL
     if configured:
         return configured.rstrip("/")
     return request.build_absolute_uri(reverse("engine:index")).rstrip("/")
@@ -189,7 +189,7 @@ def _oversize_stream(total: int) -> Iterator[bytes]:
 
 
 def _drip(data: bytes, seconds: float) -> Iterator[bytes]:
-    interval = float(getattr(settings, "ENGINE_SLOWIMG_INTERVAL", 1.0))
+    interval = settings.ENGINE_SLOWIMG_INTERVAL
     steps = max(1, math.ceil(seconds / interval))
     size = max(1, math.ceil(len(data) / steps))
     for start in range(0, len(data), size):
@@ -207,7 +207,7 @@ def fault_file(request: HttpRequest, mode: str, name: str) -> HttpResponse:
     if mode == "notimage":
         return HttpResponse(b"<html><body>This is not a picture.</body></html>\n", content_type="image/png")
     if mode == "oversize":
-        total = int(getattr(settings, "INGEST_MAX_BYTES", 40 * 1024 * 1024)) + 10 * 1024 * 1024
+        total = settings.INGEST_MAX_BYTES + 10 * 1024 * 1024
         return StreamingHttpResponse(_oversize_stream(total), content_type="image/png")
     if mode == "redirect-private":
         response = HttpResponse(status=302)
@@ -219,7 +219,7 @@ def fault_file(request: HttpRequest, mode: str, name: str) -> HttpResponse:
         path = storage.result_path(name)
         if path is None:
             raise Http404
-        default = float(getattr(settings, "ENGINE_SLOWIMG_SECONDS", 120.0))
+        default = settings.ENGINE_SLOWIMG_SECONDS
         try:
             seconds = min(float(request.GET.get("seconds", default)), faults.MAX_LATE_SECONDS)
         except ValueError:

@@ -29,7 +29,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from . import credits, jobs, media, moderation
+from . import audit, credits, jobs, media, moderation
 from .models import AuditEntry, CallbackDelivery, CreditAccount, CreditTransaction, Image, Job, Report, SensitiveWord
 
 User = get_user_model()
@@ -174,7 +174,7 @@ class CallbackDeliveryInline(ReadOnlyInline):
 
 class JobLedgerInline(ReadOnlyInline):
     model = CreditTransaction
-    fields = ("created_at", "kind", "amount", "balance_after", "reason", "is_automatic", "actor")
+    fields = ("created_at", "kind", "amount", "balance_after", "reason_code", "reason", "is_automatic", "actor")
     readonly_fields = fields
     verbose_name_plural = _("Ledger rows of this job")
 
@@ -402,9 +402,10 @@ class CreditTransactionAdmin(ReadOnlyAdmin):
         "job_link",
         "is_automatic",
         "actor",
+        "reason_code",
         "reason",
     )
-    list_filter = ("kind", "is_automatic", ("created_at", admin.DateFieldListFilter))
+    list_filter = ("kind", "reason_code", "is_automatic", ("created_at", admin.DateFieldListFilter))
     search_fields = ("user__username", "reason")
     date_hierarchy = "created_at"
     list_select_related = ("user", "actor", "job")
@@ -533,20 +534,17 @@ class SensitiveWordAdmin(admin.ModelAdmin):
     # Changes to the list are staff actions too: each one is audited.
     def save_model(self, request: HttpRequest, obj: SensitiveWord, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        AuditEntry.objects.create(
-            actor=request.user,
-            action="sensitive_word.changed" if change else "sensitive_word.added",
-            data={"word": obj.word, "mode": obj.mode, "is_active": obj.is_active},
-        )
+        action = audit.Action.SENSITIVE_WORD_CHANGED if change else audit.Action.SENSITIVE_WORD_ADDED
+        audit.record(request.user, action, obj, word=obj.word, mode=obj.mode, is_active=obj.is_active)
 
     def delete_model(self, request: HttpRequest, obj: SensitiveWord) -> None:
-        AuditEntry.objects.create(actor=request.user, action="sensitive_word.deleted", data={"word": obj.word})
+        audit.record(request.user, audit.Action.SENSITIVE_WORD_DELETED, obj, word=obj.word)
         super().delete_model(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SensitiveWord]) -> None:
         with transaction.atomic():
             for word in queryset:
-                AuditEntry.objects.create(actor=request.user, action="sensitive_word.deleted", data={"word": word.word})
+                audit.record(request.user, audit.Action.SENSITIVE_WORD_DELETED, word, word=word.word)
             super().delete_queryset(request, queryset)
 
 
@@ -736,17 +734,21 @@ class ImageAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "action", "actor", "job_link", "summary")
-    list_filter = ("action", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("action", "actor__username")
+    list_display = ("created_at", "action", "actor", "subject", "job_link", "summary")
+    list_filter = ("action", "subject_type", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("action", "actor__username", "subject_id")
     date_hierarchy = "created_at"
     list_select_related = ("actor", "job")
-    fields = ("created_at", "action", "actor", "job_link", "data_json")
+    fields = ("created_at", "action", "actor", "subject", "job_link", "data_json")
     readonly_fields = fields
 
     @admin.display(description=_("Job"))
     def job_link(self, obj: AuditEntry):
         return admin_link(obj.job, str(obj.job_id)[:8]) if obj.job_id else "—"
+
+    @admin.display(description=_("Subject"))
+    def subject(self, obj: AuditEntry) -> str:
+        return f"{obj.subject_type} {obj.subject_id[:8]}" if obj.subject_type else "—"
 
     @admin.display(description=_("Details"))
     def summary(self, obj: AuditEntry) -> str:

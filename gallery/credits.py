@@ -5,7 +5,8 @@ ledger row and under a row lock on the account, so concurrent debits serialise o
 Database constraints back the rules (non-negative balance, one debit and one refund per job),
 so a bug here raises instead of overdrawing or refunding twice.
 
-Lock order, everywhere: the credit account first, then the job (STYLE.md section 2).
+Lock order, everywhere: the credit account first, then the job, so two moves never wait on
+each other in opposite orders (no deadlock).
 """
 
 from __future__ import annotations
@@ -19,9 +20,19 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEntry, CreditAccount, CreditTransaction, Job
+from . import audit
+from .models import CreditAccount, CreditTransaction, Job, JobStatus, LedgerReason
 
 Kind = CreditTransaction.Kind
+Reason = LedgerReason
+
+# The reason code of an automatic refund, by the status the job was moved to.
+REFUND_REASONS = {
+    JobStatus.FAILED: Reason.JOB_FAILED,
+    JobStatus.UNSAFE: Reason.JOB_UNSAFE,
+    JobStatus.TIMED_OUT: Reason.JOB_TIMED_OUT,
+    JobStatus.CANCELLED: Reason.JOB_CANCELLED,
+}
 
 
 class CreditError(Exception):
@@ -70,6 +81,7 @@ def _record(
     account: CreditAccount,
     *,
     kind: str,
+    code: LedgerReason,
     amount: int,
     job: Job | None = None,
     actor: AbstractBaseUser | None = None,
@@ -87,35 +99,42 @@ def _record(
         balance_after=account.balance,
         job=job,
         actor=actor,
+        reason_code=code,
         reason=str(reason)[:255],
         is_automatic=is_automatic,
     )
 
 
 def grant(
-    *, user: AbstractBaseUser, amount: int, reason: str, actor: AbstractBaseUser | None = None
+    *,
+    user: AbstractBaseUser,
+    amount: int,
+    reason: str = "",
+    actor: AbstractBaseUser | None = None,
+    code: LedgerReason = Reason.SYSTEM_GRANT,
 ) -> CreditTransaction:
     """Add credits (sign-up grant, daily top-up, staff grant). A staff grant (with an actor)
-    needs a reason and is audited as "credits.granted"."""
+    needs a reason, is coded STAFF_GRANT and audited as "credits.granted"; a grant without
+    one is the system's own (SYSTEM_GRANT unless `code` says which)."""
     if amount <= 0:
         raise CreditError(_("A grant must be a positive number of credits."))
     if actor is not None and not str(reason).strip():
         raise CreditError(_("A reason is required."))
     with transaction.atomic():
         account = lock_account(user=user)
-        row = _record(account, kind=Kind.GRANT, amount=amount, actor=actor, reason=reason, is_automatic=actor is None)
+        code = Reason.STAFF_GRANT if actor is not None else code
+        row = _record(
+            account, kind=Kind.GRANT, code=code, amount=amount, actor=actor, reason=reason, is_automatic=actor is None
+        )
         if actor is not None:
-            _audit_staff_move(row, action="credits.granted")
+            _audit_staff_move(row, action=audit.Action.CREDITS_GRANTED)
         return row
 
 
-def _audit_staff_move(row: CreditTransaction, *, action: str) -> None:
+def _audit_staff_move(row: CreditTransaction, *, action: audit.Action) -> None:
     """Staff credit moves are audited in the transaction that writes their ledger row."""
-    AuditEntry.objects.create(
-        actor=row.actor,
-        action=action,
-        job=row.job,
-        data={"user": row.user_id, "amount": row.amount, "balance_after": row.balance_after, "reason": row.reason},
+    audit.record(
+        row.actor, action, row, user=row.user_id, amount=row.amount, balance_after=row.balance_after, reason=row.reason
     )
 
 
@@ -123,7 +142,7 @@ def grant_signup_credits(*, user: AbstractBaseUser) -> CreditTransaction | None:
     amount = settings.CREDITS_SIGNUP_GRANT
     if amount <= 0:
         return None
-    return grant(user=user, amount=amount, reason="signup")
+    return grant(user=user, amount=amount, code=Reason.SIGNUP)
 
 
 def top_up_daily(*, user: AbstractBaseUser) -> CreditTransaction | None:
@@ -141,7 +160,7 @@ def top_up_daily(*, user: AbstractBaseUser) -> CreditTransaction | None:
         account.save(update_fields=["last_daily_topup", "updated_at"])
         if account.balance >= target:
             return None
-        return _record(account, kind=Kind.GRANT, amount=target - account.balance, reason="daily top-up")
+        return _record(account, kind=Kind.GRANT, code=Reason.DAILY_TOPUP, amount=target - account.balance)
 
 
 def debit_for_job(*, job: Job) -> CreditTransaction:
@@ -150,7 +169,7 @@ def debit_for_job(*, job: Job) -> CreditTransaction:
     account = lock_account(user_id=job.owner_id)
     if account.balance < job.cost:
         raise InsufficientCredits(needed=job.cost, balance=account.balance)
-    return _record(account, kind=Kind.DEBIT, amount=-job.cost, job=job, reason="job")
+    return _record(account, kind=Kind.DEBIT, code=Reason.JOB_CHARGE, amount=-job.cost, job=job)
 
 
 @dataclass(frozen=True)
@@ -159,8 +178,11 @@ class RefundResult:
     created: bool
 
 
-def refund_job(*, job: Job, reason: str, actor: AbstractBaseUser | None = None) -> RefundResult:
-    """Give back what a job was charged, exactly once.
+def refund_job(
+    *, job: Job, code: LedgerReason, reason: str = "", actor: AbstractBaseUser | None = None
+) -> RefundResult:
+    """Give back what a job was charged, exactly once. `code` says why (REFUND_REASONS for the
+    automatic ones, STAFF_REFUND); `reason` is the detail shown under it.
 
     A second call (a duplicate callback, the sweep racing a late callback, a staff click)
     finds the existing refund and returns it with created=False. The unique constraint on
@@ -179,6 +201,7 @@ def refund_job(*, job: Job, reason: str, actor: AbstractBaseUser | None = None) 
                 row = _record(
                     account,
                     kind=Kind.REFUND,
+                    code=code,
                     amount=-debit.amount,
                     job=job,
                     actor=actor,
@@ -205,8 +228,16 @@ def adjust_by_staff(*, user: AbstractBaseUser, amount: int, reason: str, actor: 
                 _("This would make the balance negative (%(balance)d %(amount)+d).")
                 % {"balance": account.balance, "amount": amount}
             )
-        row = _record(account, kind=Kind.ADJUSTMENT, amount=amount, actor=actor, reason=reason, is_automatic=False)
-        _audit_staff_move(row, action="credits.adjusted")
+        row = _record(
+            account,
+            kind=Kind.ADJUSTMENT,
+            code=Reason.STAFF_ADJUSTMENT,
+            amount=amount,
+            actor=actor,
+            reason=reason,
+            is_automatic=False,
+        )
+        _audit_staff_move(row, action=audit.Action.CREDITS_ADJUSTED)
         return row
 
 
@@ -220,9 +251,9 @@ def refund_by_staff(*, job: Job, reason: str, actor: AbstractBaseUser) -> Refund
     if not str(reason).strip():
         raise CreditError(_("A reason is required."))
     with transaction.atomic():
-        result = refund_job(job=job, reason=reason, actor=actor)
+        result = refund_job(job=job, code=Reason.STAFF_REFUND, reason=reason, actor=actor)
         if result.created:
-            _audit_staff_move(result.transaction, action="job.refunded_manually")
+            _audit_staff_move(result.transaction, action=audit.Action.JOB_REFUNDED_MANUALLY)
         return result
 
 

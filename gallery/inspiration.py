@@ -20,8 +20,8 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from . import credits, jobs, reuse
-from .models import AuditEntry, Image, InspirationEntry, Job, JobKind, JobStatus, Tag
+from . import audit, credits, jobs, reuse
+from .models import Image, InspirationEntry, Job, JobKind, JobStatus, Tag
 
 SYSTEM_USERNAME = "inspiration"
 # Featured works come after the curated seven (ordering is position, then newest first).
@@ -164,11 +164,14 @@ def feature(*, image: Image, by: AbstractBaseUser, tags: Iterable[Tag] = ()) -> 
             featured_by=by,
         )
         entry.tags.set(tags)
-        AuditEntry.objects.create(
-            actor=by,
-            action="inspiration.featured",
-            job_id=image.job_id,
-            data={"image": str(image.id), "entry": entry.id, "owner": image.owner_id, "tags": [t.slug for t in tags]},
+        audit.record(
+            by,
+            audit.Action.INSPIRATION_FEATURED,
+            image,
+            image=str(image.id),
+            entry=entry.id,
+            owner=image.owner_id,
+            tags=[t.slug for t in tags],
         )
         return entry
 
@@ -183,11 +186,13 @@ def unfeature(*, image: Image, by: AbstractBaseUser) -> bool:
         if not entries:
             return False
         for entry in entries:
-            AuditEntry.objects.create(
-                actor=by,
-                action="inspiration.unfeatured",
-                job_id=image.job_id,
-                data={"image": str(image.id), "entry": entry.id, "owner": image.owner_id},
+            audit.record(
+                by,
+                audit.Action.INSPIRATION_UNFEATURED,
+                image,
+                image=str(image.id),
+                entry=entry.id,
+                owner=image.owner_id,
             )
         InspirationEntry.objects.filter(id__in=[entry.id for entry in entries]).delete()
         return True

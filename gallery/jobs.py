@@ -26,8 +26,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import credits
-from .models import AuditEntry, CallbackDelivery, Image, Job, JobStatus
+from . import audit, credits
+from .models import CallbackDelivery, Image, Job, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -257,15 +257,14 @@ def _finish_with_refund(
     job_id: UUID | str,
     to: str,
     reason: str,
-    actor: AbstractBaseUser | None = None,
     requested_by: AbstractBaseUser | None = None,
     unclaimed_only: bool = False,
 ) -> Job:
-    """Move the job to `to` and refund it, under its row lock.
+    """Move the job to `to` and refund it, under its row lock, coded by the status it ended in.
 
-    `actor` is staff refunding by hand (recorded on the ledger row as a manual refund);
     `requested_by` is whoever asked for the move (the owner cancelling), recorded in the audit
-    only: the refund itself is still the automatic one. With unclaimed_only, a job a worker has
+    only: the refund itself is the automatic one (staff refunds go through
+    `credits.refund_by_staff`, which changes no status). With unclaimed_only, a job a worker has
     claimed for submission is left alone; that check is made on the locked row, since a claim
     may land between any earlier read and this lock."""
     with transaction.atomic():
@@ -275,14 +274,9 @@ def _finish_with_refund(
         if unclaimed_only and job.submit_claimed_at is not None:
             return job
         _move(job, to, error_reason=str(reason)[:2000])
-        result = credits.refund_job(job=job, reason=f"job {to}: {reason}"[:255], actor=actor)
+        result = credits.refund_job(job=job, code=credits.REFUND_REASONS[to], reason=str(reason)[:255])
         if result.created:
-            AuditEntry.objects.create(
-                actor=actor or requested_by,
-                action="job.refunded",
-                job=job,
-                data={"status": to, "reason": str(reason)[:500]},
-            )
+            audit.record(requested_by, audit.Action.JOB_REFUNDED, job, status=to, reason=str(reason)[:500])
         return job
 
 
@@ -379,7 +373,7 @@ def retry_by_staff(*, job_id: UUID | str, actor: AbstractBaseUser) -> Job:
         kinds = set(job.credit_transactions.values_list("kind", flat=True))
         if "debit" in kinds and "refund" not in kinds:
             raise JobNotRetryable(_("This job was not refunded; retrying it would charge twice."))
-        earlier = AuditEntry.objects.filter(action="job.retried", job=job).first()
+        earlier = audit.latest(audit.Action.JOB_RETRIED, job)
         if earlier is not None:
             raise JobNotRetryable(
                 _("This job was already retried as job %(job)s.") % {"job": earlier.data.get("new_job", "?")}
@@ -392,7 +386,5 @@ def retry_by_staff(*, job_id: UUID | str, actor: AbstractBaseUser) -> Job:
             source_key=job.source_key,
             source_image=job.source_image,
         )
-        AuditEntry.objects.create(
-            actor=actor, action="job.retried", job=job, data={"new_job": str(new_job.id), "status": job.status}
-        )
+        audit.record(actor, audit.Action.JOB_RETRIED, job, new_job=str(new_job.id), status=job.status)
     return new_job

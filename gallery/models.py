@@ -8,6 +8,8 @@ credits.py, ingest.py, moderation.py). In particular nothing but `gallery.jobs` 
 
 from __future__ import annotations
 
+import functools
+import operator
 import uuid
 
 from django.conf import settings
@@ -192,6 +194,42 @@ class CreditAccount(models.Model):
         return f"{self.user} {self.balance}"
 
 
+class LedgerReason(models.TextChoices):
+    """Why credits moved, as a stable code: the credit history and the reports are written from
+    it (the free-text `reason` beside it is the staff's note or the provider's words)."""
+
+    SIGNUP = "signup", _("Welcome credits")
+    DAILY_TOPUP = "daily_topup", _("Daily top-up")
+    SYSTEM_GRANT = "system_grant", _("Credits granted")
+    STAFF_GRANT = "staff_grant", _("Granted by staff")
+    JOB_CHARGE = "job_charge", _("Job")
+    JOB_FAILED = "job_failed", _("Refund — the job failed")
+    JOB_UNSAFE = "job_unsafe", _("Refund — the picture was unsafe")
+    JOB_TIMED_OUT = "job_timed_out", _("Refund — the job timed out")
+    JOB_CANCELLED = "job_cancelled", _("Refund — the job was cancelled")
+    STAFF_REFUND = "staff_refund", _("Refunded by staff")
+    STAFF_ADJUSTMENT = "staff_adjustment", _("Adjusted by staff")
+
+
+# Which reason codes each kind of ledger row may carry; a database constraint holds it.
+LEDGER_REASONS_BY_KIND: dict[str, tuple[LedgerReason, ...]] = {
+    "grant": (LedgerReason.SIGNUP, LedgerReason.DAILY_TOPUP, LedgerReason.SYSTEM_GRANT, LedgerReason.STAFF_GRANT),
+    "debit": (LedgerReason.JOB_CHARGE,),
+    "refund": (
+        LedgerReason.JOB_FAILED,
+        LedgerReason.JOB_UNSAFE,
+        LedgerReason.JOB_TIMED_OUT,
+        LedgerReason.JOB_CANCELLED,
+        LedgerReason.STAFF_REFUND,
+    ),
+    "adjustment": (LedgerReason.STAFF_ADJUSTMENT,),
+}
+
+
+def _any_of(conditions: list[Q]) -> Q:
+    return functools.reduce(operator.or_, conditions)
+
+
 class CreditTransaction(models.Model):
     """One immutable ledger row. Debits are negative, grants and refunds positive."""
 
@@ -201,6 +239,8 @@ class CreditTransaction(models.Model):
         REFUND = "refund", _("Refund")
         ADJUSTMENT = "adjustment", _("Adjustment")
 
+    Reason = LedgerReason
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="credit_transactions")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     amount = models.IntegerField()
@@ -209,6 +249,7 @@ class CreditTransaction(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    reason_code = models.CharField(max_length=24, choices=Reason.choices)
     reason = models.CharField(max_length=255, blank=True)
     is_automatic = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -227,6 +268,15 @@ class CreditTransaction(models.Model):
                     | Q(kind="adjustment")
                 ),
                 name="ledger_amount_sign_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=_any_of(
+                    [
+                        Q(kind=kind, reason_code__in=[reason.value for reason in reasons])
+                        for kind, reasons in LEDGER_REASONS_BY_KIND.items()
+                    ]
+                ),
+                name="ledger_reason_code_matches_kind",
             ),
         ]
         indexes = [models.Index(fields=["user", "-created_at"], name="ledger_user_recent")]
@@ -276,20 +326,51 @@ class Report(models.Model):
         constraints = [models.UniqueConstraint(fields=["image", "reporter"], name="report_once_per_user")]
 
 
+class AuditAction(models.TextChoices):
+    """What an audit entry records; `gallery.audit` is the only writer."""
+
+    JOB_REFUNDED = "job.refunded", _("Job refunded")
+    JOB_REFUNDED_MANUALLY = "job.refunded_manually", _("Job refunded by staff")
+    JOB_RETRIED = "job.retried", _("Job retried")
+    CREDITS_GRANTED = "credits.granted", _("Credits granted by staff")
+    CREDITS_ADJUSTED = "credits.adjusted", _("Credits adjusted by staff")
+    REPORT_HIDDEN = "report.hidden", _("Report upheld, picture hidden")
+    REPORT_DISMISSED = "report.dismissed", _("Report dismissed")
+    IMAGE_HIDDEN = "image.hidden", _("Picture hidden")
+    IMAGE_UNHIDDEN = "image.unhidden", _("Picture shown again")
+    INSPIRATION_FEATURED = "inspiration.featured", _("Picture featured")
+    INSPIRATION_UNFEATURED = "inspiration.unfeatured", _("Picture no longer featured")
+    SENSITIVE_WORD_ADDED = "sensitive_word.added", _("Sensitive word added")
+    SENSITIVE_WORD_CHANGED = "sensitive_word.changed", _("Sensitive word changed")
+    SENSITIVE_WORD_DELETED = "sensitive_word.deleted", _("Sensitive word deleted")
+
+
 class AuditEntry(models.Model):
-    """Who did what, for staff actions and money moves (action names are dotted and stable)."""
+    """Who did what to which object, for staff actions and money moves. Written only by
+    `gallery.audit.record`; action names are dotted and stable."""
+
+    Action = AuditAction
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    action = models.CharField(max_length=64)
+    action = models.CharField(max_length=64, choices=Action.choices)
+    # What the action was done to, as pretix's log entries name it: the model's label and the
+    # primary key. `job` is kept beside it as a real foreign key for the job pages and the admin.
+    subject_type = models.CharField(max_length=64, blank=True)
+    subject_id = models.CharField(max_length=64, blank=True)
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries")
     data = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name_plural = "audit entries"
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        indexes = [models.Index(fields=["subject_type", "subject_id"], name="audit_subject")]
+        constraints = [
+            models.CheckConstraint(condition=Q(action__in=AuditAction.values), name="audit_action_known"),
+        ]
 
 
 # --- inspiration gallery ---

@@ -19,7 +19,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEntry, Image, Report, SensitiveWord
+from . import audit
+from .models import Image, Report, SensitiveWord
 
 MASK = "＊"
 
@@ -142,11 +143,8 @@ def resolve_report(*, report: Report, hide: bool, staff: AbstractBaseUser) -> Re
             Report.objects.filter(image_id=report.image_id, status=Report.Status.OPEN).update(
                 status=Report.Status.HIDDEN, handled_by=staff, handled_at=timezone.now()
             )
-        AuditEntry.objects.create(
-            actor=staff,
-            action="report.hidden" if hide else "report.dismissed",
-            data={"report": report.pk, "image": str(report.image_id)},
-        )
+        action = audit.Action.REPORT_HIDDEN if hide else audit.Action.REPORT_DISMISSED
+        audit.record(staff, action, report, report=report.pk, image=str(report.image_id))
         return report
 
 
@@ -157,7 +155,6 @@ def set_image_hidden(*, image: Image, hidden: bool, staff: AbstractBaseUser) -> 
     with transaction.atomic():
         changed = Image.objects.filter(pk=image.pk, is_hidden=not hidden).update(is_hidden=hidden)
         if changed:
-            AuditEntry.objects.create(
-                actor=staff, action="image.hidden" if hidden else "image.unhidden", data={"image": str(image.pk)}
-            )
+            action = audit.Action.IMAGE_HIDDEN if hidden else audit.Action.IMAGE_UNHIDDEN
+            audit.record(staff, action, image, image=str(image.pk))
         return bool(changed)

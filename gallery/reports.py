@@ -302,7 +302,20 @@ USAGE_CSV_HEADER = [
     "mean_provider_seconds",
     "p95_provider_seconds",
 ]
-REFUNDS_CSV_HEADER = ["refunded_at", "user", "job", "job_kind", "job_status", "credits", "reason", "mode", "by"]
+# reason_code (why, as a stable code: job_failed, staff_refund...) was added last so the earlier
+# columns keep their places for spreadsheets already built on them.
+REFUNDS_CSV_HEADER = [
+    "refunded_at",
+    "user",
+    "job",
+    "job_kind",
+    "job_status",
+    "credits",
+    "reason",
+    "mode",
+    "by",
+    "reason_code",
+]
 
 
 def _cell(value: Any) -> Any:
@@ -363,6 +376,7 @@ def refunds_csv(refunds: Iterable[CreditTransaction]) -> str:
             row.reason,
             "automatic" if row.is_automatic else "manual",
             row.actor.get_username() if row.actor else "",
+            row.reason_code,
         ]
 
     return _write(REFUNDS_CSV_HEADER, (line(row) for row in refunds))

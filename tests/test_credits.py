@@ -48,14 +48,21 @@ def test_the_database_refuses_a_negative_balance(alice):
 def test_the_database_refuses_a_second_debit_for_a_job(alice):
     job = _job(alice)
     with pytest.raises(IntegrityError), transaction.atomic():
-        CreditTransaction.objects.create(user=alice, kind="debit", amount=-2, balance_after=46, job=job)
+        CreditTransaction.objects.create(
+            user=alice, kind="debit", reason_code="job_charge", amount=-2, balance_after=46, job=job
+        )
 
 
 def test_the_database_refuses_a_second_refund_for_a_job(alice):
     job = _job(alice)
-    credits.refund_job(job=job, reason="test")
+    credits.refund_job(job=job, code=credits.Reason.JOB_FAILED, reason="test")
     with pytest.raises(IntegrityError), transaction.atomic():
-        CreditTransaction.objects.create(user=alice, kind="refund", amount=2, balance_after=52, job=job)
+        CreditTransaction.objects.create(
+            user=alice, kind="refund", reason_code="job_failed", amount=2, balance_after=52, job=job
+        )
+
+
+CODE_OF_KIND = {"debit": "job_charge", "refund": "job_failed", "grant": "system_grant"}
 
 
 @pytest.mark.parametrize(
@@ -65,14 +72,29 @@ def test_the_database_refuses_a_second_refund_for_a_job(alice):
 def test_the_database_refuses_an_amount_whose_sign_does_not_match_its_kind(alice, kind, amount, with_job):
     job = _job(alice, prompt="other") if with_job else None
     with pytest.raises(IntegrityError), transaction.atomic():
-        CreditTransaction.objects.create(user=alice, kind=kind, amount=amount, balance_after=10, job=job)
+        CreditTransaction.objects.create(
+            user=alice, kind=kind, reason_code=CODE_OF_KIND[kind], amount=amount, balance_after=10, job=job
+        )
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "amount"),
+    [("refund", "signup", 2), ("grant", "job_charge", 2), ("debit", "staff_refund", -2), ("grant", "", 2)],
+)
+def test_the_database_refuses_a_reason_code_that_does_not_fit_the_kind(alice, kind, code, amount):
+    """Fails before reason codes existed (the column did not)."""
+    job = _job(alice, prompt="coded")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CreditTransaction.objects.create(
+            user=alice, kind=kind, reason_code=code, amount=amount, balance_after=60, job=job
+        )
 
 
 def test_a_refund_gives_back_exactly_what_was_debited(alice, settings):
     settings.CREDIT_COSTS = {**settings.CREDIT_COSTS, "txt2img": 5}
     job = _job(alice)
     settings.CREDIT_COSTS = {**settings.CREDIT_COSTS, "txt2img": 1}  # the price changed since
-    result = credits.refund_job(job=job, reason="job failed")
+    result = credits.refund_job(job=job, code=credits.Reason.JOB_FAILED)
     assert result.created and result.transaction.amount == 5
     assert credits.balance_of(alice) == credits.ledger_total(alice) == 50
 
@@ -81,7 +103,7 @@ def test_the_daily_top_up_happens_once_a_day(make_user, settings):
     settings.CREDITS_DAILY_TOPUP = 10
     user = make_user("daily", credits_amount=3)
     first = credits.top_up_daily(user=user)
-    assert first.amount == 7 and first.reason == "daily top-up"
+    assert (first.amount, first.reason_code) == (7, "daily_topup")
     assert credits.top_up_daily(user=user) is None
     assert credits.balance_of(user) == 10
 

@@ -83,7 +83,7 @@ def test_the_refund_reason_names_what_went_wrong(alice):
     _deliver(job, "failure-while-running")
     ingest.ingest_result(job_id=job.id)
     refund = CreditTransaction.objects.get(job=job, kind="refund")
-    assert refund.reason.startswith("job failed: ")
+    assert refund.reason_code == "job_failed"
     assert "out of memory" in refund.reason
     assert refund.is_automatic and refund.actor is None
 

@@ -256,8 +256,19 @@ def test_the_refunds_csv_lists_each_refund(staff_client, fixture):
     manual = [row for row in rows[1:] if row[7] == "manual"]
     assert len(manual) == 1
     assert manual[0][0] == "2025-03-11T13:00:00+08:00"
-    assert manual[0][1:2] + manual[0][3:] == ["alice", "txt2img", "succeeded", "2", "blurry", "manual", "staff"]
-    assert {row[8] for row in rows[1:] if row[7] == "automatic"} == {""}
+    assert manual[0][1:2] + manual[0][3:] == [
+        "alice",
+        "txt2img",
+        "succeeded",
+        "2",
+        "blurry",
+        "manual",
+        "staff",
+        "staff_refund",
+    ]
+    automatic = [row for row in rows[1:] if row[7] == "automatic"]
+    assert {row[8] for row in automatic} == {""}
+    assert {row[9] for row in automatic} <= {"job_failed", "job_unsafe", "job_timed_out", "job_cancelled"}
 
 
 def test_the_csv_defuses_spreadsheet_formulas(staff_client, fixture):

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .. import credits
-from ..models import CreditTransaction, JobStatus
+from ..models import CreditTransaction
 
 Kind = CreditTransaction.Kind
 FILTERS = [
@@ -23,8 +23,9 @@ FILTERS = [
     (Kind.GRANT, gettext_lazy("Grants")),
     (Kind.ADJUSTMENT, gettext_lazy("Adjustments")),
 ]
-# Reasons credits.py writes for automatic grants; anything else is shown as written.
-GRANT_TITLES = {"signup": gettext_lazy("Welcome credits"), "daily top-up": gettext_lazy("Daily top-up")}
+Reason = CreditTransaction.Reason
+# Codes whose title is the kind's label alone; the free-text reason beside them is internal.
+SYSTEM_CODES = {Reason.SIGNUP, Reason.DAILY_TOPUP, Reason.SYSTEM_GRANT}
 
 
 @dataclass(frozen=True)
@@ -35,26 +36,13 @@ class Entry:
 
 
 def describe(row: CreditTransaction) -> Entry:
-    """What a ledger row means to its owner: a short title and the reason, if any."""
-    job = row.job
-    if row.kind == Kind.DEBIT:
+    """What a ledger row means to its owner: a title from its reason code, and the detail
+    (the provider's words for an automatic refund, the staff's note for a manual move)."""
+    if row.reason_code == Reason.JOB_CHARGE:
+        job = row.job
         return Entry(row, _("%(kind)s job") % {"kind": job.get_kind_display()} if job else _("Job"), "")
-    if row.kind == Kind.REFUND:
-        if not row.is_automatic:
-            return Entry(row, _("Refunded by staff"), row.reason)
-        detail = row.reason
-        if job is not None:
-            # Automatic refunds are written as "job <status>: <why>"; the title says the status.
-            prefix = f"job {job.status}: "
-            detail = detail.removeprefix(prefix)
-            status = JobStatus(job.status).label if job.status in JobStatus.values else job.status
-            return Entry(row, _("Refund — %(status)s") % {"status": status}, detail)
-        return Entry(row, _("Refund"), detail)
-    if row.kind == Kind.GRANT:
-        if row.is_automatic and row.reason in GRANT_TITLES:
-            return Entry(row, str(GRANT_TITLES[row.reason]), "")
-        return Entry(row, _("Granted by staff") if not row.is_automatic else _("Credits granted"), row.reason)
-    return Entry(row, _("Adjusted by staff"), row.reason)
+    title = str(Reason(row.reason_code).label) if row.reason_code in Reason.values else _("Credits")
+    return Entry(row, title, "" if row.reason_code in SYSTEM_CODES else row.reason)
 
 
 @login_required

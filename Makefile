@@ -1,4 +1,5 @@
-# The two commands of the README: `make run` and `make test`. Plus `make bench`, `make lint`.
+# The two commands of the README: `make run` and `make test`. Plus `make serve` (production),
+# `make bench`, `make lint`.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +13,11 @@ HEALTH_TOKEN := $(shell head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 endif
 RUN_ENV := DEBUG=1 ENGINE_FAULTS_ENABLED=1 HEALTH_TOKEN=$(HEALTH_TOKEN)
 
-.PHONY: run test bench lint messages system-deps clean
+# `make serve` is production: DEBUG forced off whatever the environment says; everything else
+# comes from the operator's environment only (no .env file: the checks below would not see it).
+SERVE_ENV := DEBUG=0
+
+.PHONY: run serve test bench lint messages system-deps clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +35,16 @@ run: $(VENV)/.installed
 	@echo "Starting the object store, web server, worker cluster and offline engine on 127.0.0.1 ..."
 	@echo "The site will be at http://127.0.0.1:8000/ (demo staff login is printed once everything is up)."
 	$(RUN_ENV) exec $(VENV)/bin/honcho -f Procfile start
+
+# Refuses to start on unsafe settings (settings.py raises) or any `check --deploy` warning, then
+# migrates, collects the static files WhiteNoise serves, and runs Procfile.prod: gunicorn and
+# the worker cluster (the offline engine, when ENGINE_ENABLED, lives inside both). If one of
+# them exits, honcho stops the other: run it under a supervisor that restarts it.
+serve: $(VENV)/.installed
+	$(SERVE_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+	$(SERVE_ENV) $(PY) manage.py migrate --noinput
+	$(SERVE_ENV) $(PY) manage.py collectstatic --noinput
+	$(SERVE_ENV) exec $(VENV)/bin/honcho --env /dev/null -f Procfile.prod start
 
 # Browser tests drive Debian's chromium (Playwright never downloads a browser here).
 system-deps:

@@ -379,6 +379,21 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# --- operations: the production web server and its start-up checks (`make serve`) ---
+
+# gunicorn's listening address, processes, threads per process and the seconds after which a
+# silent worker is restarted (aigc_site/gunicorn_conf.py reads these). Two processes of four
+# threads suit the 2-core machines we run on, where the worker cluster needs CPU too.
+WEB_BIND = env_str("WEB_BIND", "127.0.0.1:8000")
+WEB_WORKERS = env_int("WEB_WORKERS", 2)
+WEB_THREADS = env_int("WEB_THREADS", 4)
+WEB_TIMEOUT = env_int("WEB_TIMEOUT", 30)
+if min(WEB_WORKERS, WEB_THREADS, WEB_TIMEOUT) < 1:
+    raise ImproperlyConfigured("WEB_WORKERS, WEB_THREADS and WEB_TIMEOUT must be at least 1")
+# `make serve` refuses to start on any `check --deploy` warning. A deployment that knowingly
+# accepts one (plain HTTP on a private network: security.W004,security.W008,...) names it here.
+SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
+
 # --- operations: health checks ---
 
 # /healthz is public liveness; /healthz/ready runs the deep checks (S3 write, provider call) for

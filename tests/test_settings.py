@@ -176,3 +176,52 @@ def test_the_engine_allowance_for_ingest_names_its_port_only():
     allowed, private = json.loads(out.stdout.strip().splitlines()[-1])
     assert private == ["127.0.0.1:8000"]
     assert "127.0.0.1:8000" in allowed and "127.0.0.1" not in allowed
+
+
+def test_gunicorn_takes_its_address_processes_threads_and_timeout_from_the_settings():
+    """Fails before the fix: there was no WSGI server and no WEB_* setting."""
+    env = _clean_env(WEB_BIND="127.0.0.1:9911", WEB_WORKERS="3", WEB_THREADS="5", WEB_TIMEOUT="45")
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "gunicorn"), "--config", "aigc_site/gunicorn_conf.py", "--print-config"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = (line.partition(" = ") for line in out.stdout.splitlines())
+    config = {key.strip(): value.strip() for key, _, value in lines}
+    assert {name: config[name] for name in ("bind", "workers", "threads", "timeout", "worker_class")} == {
+        "bind": "['127.0.0.1:9911']",
+        "workers": "3",
+        "threads": "5",
+        "timeout": "45",
+        "worker_class": "gthread",
+    }
+    assert "WEB_WORKERS, WEB_THREADS and WEB_TIMEOUT must be at least 1" in _refusal(WEB_WORKERS="0")
+
+
+def test_an_operator_may_accept_named_deploy_warnings_and_only_those():
+    """Fails before the fix: SILENCED_SYSTEM_CHECKS was not read from the environment, so a
+    deployment on plain HTTP could not pass `make serve`'s `check --deploy --fail-level WARNING`."""
+    plain_http = {
+        "SECRET_KEY": "a-long-random-production-secret-" + "k" * 40,
+        "SITE_URL": "http://10.0.0.5:8000",
+        "APISPACE_TOKEN": "real-token",
+        **PRODUCTION,
+    }
+
+    def check(**extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+            cwd=ROOT,
+            env=_clean_env(**plain_http, **extra),
+            capture_output=True,
+            text=True,
+        )
+
+    refused = check()
+    assert refused.returncode != 0 and "security.W008" in refused.stderr
+    assert check(SILENCED_SYSTEM_CHECKS="security.W004,security.W008,security.W012,security.W016").returncode == 0
+    partly = check(SILENCED_SYSTEM_CHECKS="security.W008")
+    assert partly.returncode != 0 and "security.W012" in partly.stderr

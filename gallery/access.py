@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
 from .models import Image, Job
@@ -21,9 +21,4 @@ def get_own_image(request: HttpRequest, image_id: UUID) -> Image:
 
 def get_visible_image(request: HttpRequest, image_id: UUID) -> Image:
     """The owner sees their image; anybody sees a public image staff have not hidden."""
-    image = get_object_or_404(Image.objects.select_related("owner", "job"), id=image_id)
-    if request.user.is_authenticated and image.owner_id == request.user.pk:
-        return image
-    if image.is_public and not image.is_hidden:
-        return image
-    raise Http404
+    return get_object_or_404(Image.objects.visible_to(request.user).select_related("owner", "job"), id=image_id)

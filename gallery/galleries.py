@@ -31,7 +31,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
 from . import imaging, media
-from .models import Album, AlbumItem, Image, InspirationEntry, Job, JobKind, JobStatus
+from .models import ACTIVE_STATUSES, Album, AlbumItem, Image, InspirationEntry, Job, JobKind
 
 PAGE_SIZE = 48
 # A zip or a bulk action takes at most this many pictures at once.
@@ -258,7 +258,7 @@ def personal_images(*, owner: AbstractBaseUser, filters: Filters = Filters()) ->
 
 def public_images(*, filters: Filters = Filters()) -> QuerySet[Image]:
     """Everybody's public pictures that staff have not hidden (the explore page)."""
-    return _filtered(Image.objects.filter(is_public=True, is_hidden=False), filters).select_related("owner")
+    return _filtered(Image.objects.public(), filters).select_related("owner")
 
 
 # --- single images ---
@@ -305,7 +305,7 @@ def delete_images(*, owner: AbstractBaseUser, images: Iterable[Image]) -> Delete
         rows = list(Image.objects.select_for_update().filter(owner=owner, id__in=ids))
         busy = set(
             Job.objects.filter(
-                status__in=(JobStatus.QUEUED, JobStatus.SUBMITTED),
+                status__in=ACTIVE_STATUSES,
                 source_key__in=[row.original_key for row in rows if row.original_key],
             ).values_list("source_key", flat=True)
         )

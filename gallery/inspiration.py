@@ -21,7 +21,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from . import audit, credits, jobs, reuse
-from .models import Image, InspirationEntry, Job, JobKind, JobStatus, Tag
+from .models import ACTIVE_STATUSES, Image, InspirationEntry, Job, JobKind, JobStatus, Tag, publicly_visible
 
 SYSTEM_USERNAME = "inspiration"
 # Featured works come after the curated seven (ordering is position, then newest first).
@@ -59,9 +59,9 @@ class InspirationError(Exception):
 def visible_entries(*, tag: str = "") -> QuerySet[InspirationEntry]:
     """Curated entries always (with or without a picture); featured works only while their
     image is public and not hidden by staff."""
-    queryset = InspirationEntry.objects.filter(
-        Q(is_curated=True) | Q(image__is_public=True, image__is_hidden=False)
-    ).select_related("image", "image__owner")
+    queryset = InspirationEntry.objects.filter(Q(is_curated=True) | publicly_visible("image__")).select_related(
+        "image", "image__owner"
+    )
     if tag:
         queryset = queryset.filter(tags__slug=tag)
     return queryset.prefetch_related("tags").order_by("position", "-created_at").distinct()
@@ -106,7 +106,7 @@ def cards(entries: Iterable[InspirationEntry]) -> list[Card]:
     result = []
     for entry in entries:
         image = entry.image
-        if image is not None and (not image.is_public or image.is_hidden):
+        if image is not None and not image.is_publicly_visible:
             image = None
         prompt = localized_prompt(entry)
         result.append(
@@ -147,7 +147,7 @@ def feature(*, image: Image, by: AbstractBaseUser, tags: Iterable[Tag] = ()) -> 
     tags = list(tags)
     with transaction.atomic():
         image = Image.objects.select_for_update().get(id=image.id)
-        if not image.is_public or image.is_hidden:
+        if not image.is_publicly_visible:
             raise InspirationError(_("Only public pictures can be featured."))
         entry = InspirationEntry.objects.filter(image=image, is_curated=False).first()
         if entry is not None:
@@ -274,7 +274,7 @@ def request_renders(*, user: AbstractBaseUser) -> RenderReport:
         try:
             with transaction.atomic():
                 credits.lock_account(user=user)
-                if _jobs_for(entry, user=user).filter(status__in=jobs.ACTIVE_STATUSES).exists():
+                if _jobs_for(entry, user=user).filter(status__in=ACTIVE_STATUSES).exists():
                     report.pending += 1
                     continue
                 cost = credits.cost_of(JobKind.TXT2IMG)

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import audit, credits
-from .models import CallbackDelivery, Image, Job, JobStatus
+from .models import ACTIVE_STATUSES, CallbackDelivery, Image, Job, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +36,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.QUEUED: frozenset({S.SUBMITTED, S.CANCELLED, S.FAILED}),
     S.SUBMITTED: frozenset({S.SUCCEEDED, S.FAILED, S.UNSAFE, S.TIMED_OUT}),
     # A late picture is still delivered: the user was refunded when the job timed out, and
-    # keeps both the refund and the picture (no second charge, issue 6).
+    # keeps both the refund and the picture (no second charge).
     S.TIMED_OUT: frozenset({S.SUCCEEDED}),
 }
 REFUNDED_STATUSES = frozenset({S.FAILED, S.UNSAFE, S.TIMED_OUT, S.CANCELLED})
-ACTIVE_STATUSES = (S.QUEUED, S.SUBMITTED)
 
 
 class JobError(Exception):

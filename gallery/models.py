@@ -34,6 +34,11 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+# A job in one of these is still on its way: it counts against the user's limits and holds on to
+# its source picture.
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.SUBMITTED)
+
+
 class Job(models.Model):
     """One call of the image API, from the form to the finished picture."""
 
@@ -77,7 +82,7 @@ class Job(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status not in (JobStatus.QUEUED, JobStatus.SUBMITTED)
+        return self.status not in ACTIVE_STATUSES
 
     @property
     def elapsed_seconds(self) -> float | None:
@@ -109,6 +114,28 @@ class CallbackDelivery(models.Model):
         ordering = ["received_at", "id"]
 
 
+# The one rule for who may see a picture: its owner, and anybody while it is public and staff
+# have not hidden it. Written once, as field values, so the query and the check of a loaded
+# picture cannot drift apart.
+PUBLICLY_VISIBLE = {"is_public": True, "is_hidden": False}
+
+
+def publicly_visible(prefix: str = "") -> Q:
+    """The rule as a filter; `prefix` reaches it through a relation ("image__")."""
+    return Q(**{prefix + field: value for field, value in PUBLICLY_VISIBLE.items()})
+
+
+class ImageQuerySet(models.QuerySet):
+    def public(self) -> ImageQuerySet:
+        return self.filter(publicly_visible())
+
+    def visible_to(self, user) -> ImageQuerySet:
+        """What `user` may see: their own pictures and the public ones (anonymous: public only)."""
+        if user is not None and user.is_authenticated:
+            return self.filter(publicly_visible() | Q(owner_id=user.pk))
+        return self.public()
+
+
 class Image(models.Model):
     """A picture in a user's gallery, stored in object storage under random keys."""
 
@@ -138,6 +165,8 @@ class Image(models.Model):
     is_hidden = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = ImageQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
@@ -149,6 +178,15 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.id}"
+
+    @property
+    def is_publicly_visible(self) -> bool:
+        return all(getattr(self, field) == value for field, value in PUBLICLY_VISIBLE.items())
+
+    def is_visible_to(self, user) -> bool:
+        """The same rule as `Image.objects.visible_to`, for a picture already loaded."""
+        owns = user is not None and user.is_authenticated and self.owner_id == user.pk
+        return owns or self.is_publicly_visible
 
 
 class Album(models.Model):

@@ -118,7 +118,7 @@ class ReportError(Exception):
 
 def report_image(*, image: Image, reporter: AbstractBaseUser, reason: str) -> Report:
     """File a report on a public image; a second report by the same user is refused."""
-    if not image.is_public or image.owner_id == reporter.pk:
+    if not image.is_publicly_visible or image.owner_id == reporter.pk:
         raise ReportError(_("This image cannot be reported."))
     try:
         with transaction.atomic():

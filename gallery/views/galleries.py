@@ -90,7 +90,7 @@ def image_detail(request: HttpRequest, image_id: UUID) -> HttpResponse:
     image = get_visible_image(request, image_id)
     is_owner = image.owner_id == request.user.pk
     source = image.source_image
-    if source is not None and not (source.owner_id == request.user.pk or (source.is_public and not source.is_hidden)):
+    if source is not None and not source.is_visible_to(request.user):
         source = None
     duration = image.provider_duration
     if duration is None and image.job is not None and image.job.finished_at:

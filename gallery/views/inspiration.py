@@ -30,7 +30,9 @@ def inspiration(request: HttpRequest) -> HttpResponse:
 def _staff_image(request: HttpRequest, image_id: UUID) -> Image:
     """A public picture (hidden ones too, so staff can un-feature them), for staff only.
 
-    Private pictures stay 404 for everybody but their owner, staff included."""
+    Private pictures stay 404 for everybody but their owner, staff included. This is on purpose
+    wider than `Image.objects.visible_to` (the rule for everybody else): staff must reach a
+    hidden picture to take it out of the gallery."""
     image = get_object_or_404(Image, id=image_id)
     if not image.is_public and image.owner_id != request.user.pk:
         raise Http404

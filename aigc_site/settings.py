@@ -333,6 +333,30 @@ ENGINE_SOURCE_MAX_BYTES = env_int("ENGINE_SOURCE_MAX_BYTES", 20 * 1024 * 1024)
 ENGINE_FETCH_CONNECT_TIMEOUT = env_float("ENGINE_FETCH_CONNECT_TIMEOUT", 5.0)
 ENGINE_FETCH_READ_TIMEOUT = env_float("ENGINE_FETCH_READ_TIMEOUT", 20.0)
 ENGINE_FETCH_DEADLINE = env_float("ENGINE_FETCH_DEADLINE", 30.0)
+# Like the real service, the engine fetches a source from any public address (netguard/ refuses
+# the rest). Private and loopback addresses only for the entries listed here, "host:port" (that
+# port only) or "host" (every port). In development that is the object store: the site sends
+# presigned S3 URLs as sources. With DEBUG off nothing is allowed unless configured, and each
+# entry must name its port, or every service on that host would be the submitter's to probe.
+_s3_url = urlsplit(S3_ENDPOINT_URL)
+_s3_host = f"[{_s3_url.hostname}]" if ":" in (_s3_url.hostname or "") else _s3_url.hostname
+_S3_HOST_PORT = f"{_s3_host}:{_s3_url.port or (443 if _s3_url.scheme == 'https' else 80)}"
+ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED = env_list(
+    "ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED", [_S3_HOST_PORT] if DEBUG and _s3_url.hostname else []
+)
+
+
+def _names_its_port(entry: str) -> bool:
+    try:
+        return urlsplit(f"//{entry}").port is not None
+    except ValueError:  # a bare IPv6 address, or a port that is not a number
+        return False
+
+
+if not DEBUG and not all(_names_its_port(entry) for entry in ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED):
+    raise ImproperlyConfigured(
+        "ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED entries must be host:port (the object store's, say) when DEBUG is off"
+    )
 ENGINE_CALLBACK_ATTEMPTS = env_int("ENGINE_CALLBACK_ATTEMPTS", 10)
 ENGINE_CALLBACK_INTERVAL = env_float("ENGINE_CALLBACK_INTERVAL", 3.0)
 ENGINE_CALLBACK_TIMEOUT = env_float("ENGINE_CALLBACK_TIMEOUT", 3.0)

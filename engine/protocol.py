@@ -17,13 +17,13 @@ from __future__ import annotations
 import io
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import requests
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
+
+import netguard
 
 from . import faults as faults_module
 
@@ -187,42 +187,49 @@ def _generation(body: dict) -> dict[str, Any]:
 
 
 def fetch_source(url: Any) -> tuple[bytes, int, int]:
-    """GET the source picture (timeouts, size cap) and check it decodes; (bytes, width, height).
+    """GET the source picture through netguard/ (the address checks, timeouts, size cap) and
+    check it decodes; (bytes, width, height).
 
-    Raises PayloadInvalid for a missing, unreachable, oversized or undecodable source."""
+    Raises PayloadInvalid for a missing, unreachable, refused, oversized or undecodable source."""
     if url is _MISSING or url in (None, ""):
         raise PayloadInvalid("url", "an image URL is required")
     if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+", url):
         raise PayloadInvalid("url", "must be an http(s) URL")
-    max_bytes = settings.ENGINE_SOURCE_MAX_BYTES
-    timeout = (
-        settings.ENGINE_FETCH_CONNECT_TIMEOUT,
-        settings.ENGINE_FETCH_READ_TIMEOUT,
-    )
-    # The submitter waits for our answer, so a source that drips slowly is cut off too.
-    deadline = time.monotonic() + settings.ENGINE_FETCH_DEADLINE
-    session = requests.Session()
-    session.max_redirects = 3
     try:
-        with session.get(url, stream=True, timeout=timeout) as response:
-            if response.status_code != 200:
-                raise PayloadInvalid("url", f"the image URL answered HTTP {response.status_code}")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise PayloadInvalid("url", f"the image is larger than {max_bytes // 2**20} MB")
-                if time.monotonic() > deadline:
-                    raise PayloadInvalid("url", "the image URL is too slow")
-                chunks.append(chunk)
-    except requests.RequestException as exc:
-        raise PayloadInvalid("url", f"the image URL is unreachable ({type(exc).__name__})") from exc
-    finally:
-        session.close()
-    data = b"".join(chunks)
-    width, height = _image_size(data)
-    return data, width, height
+        fetched = netguard.fetch(
+            url,
+            allowed_hosts=None,  # like the real service: any host, as long as its address is public
+            private_hosts_allowed=settings.ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED,
+            max_bytes=settings.ENGINE_SOURCE_MAX_BYTES,
+            connect_timeout=settings.ENGINE_FETCH_CONNECT_TIMEOUT,
+            read_timeout=settings.ENGINE_FETCH_READ_TIMEOUT,
+            # The submitter waits for our answer, so a source that drips slowly is cut off too.
+            total_timeout=settings.ENGINE_FETCH_DEADLINE,
+            max_redirects=3,
+        )
+    except netguard.GuardError as error:
+        raise PayloadInvalid("url", _source_error(error)) from error
+    width, height = _image_size(fetched.data)
+    return fetched.data, width, height
+
+
+# One answer for every way of not getting through (refused, timed out, no such name, broken off,
+# too slow): whoever submits must not be able to tell a closed port from a silent one.
+SOURCE_UNREACHABLE = "the image URL is unreachable (no such host, no connection, or no answer in time)"
+
+
+def _source_error(error: netguard.GuardError) -> str:
+    if error.code in ("private_address", "host_not_allowed"):
+        return "the image URL points to an address the engine may not fetch from"
+    if error.code in ("scheme", "bad_url"):
+        return "the image URL (or a redirect) is not a valid http(s) URL"
+    if error.code in ("bad_redirect", "too_many_redirects"):
+        return "the image URL redirects too many times or to nowhere"
+    if error.code == "too_large":
+        return f"the image is larger than {error.params['max_bytes'] // 2**20} MB"
+    if "status" in error.params:
+        return f"the image URL answered HTTP {error.params['status']}"
+    return SOURCE_UNREACHABLE
 
 
 def _image_size(data: bytes) -> tuple[int, int]:

@@ -19,8 +19,10 @@ PATHS = {"txt2img": "engine:txt2img", "img2img": "engine:img2img", "anime": "eng
 
 
 def configure(settings_fixture, tmp_path: Path) -> None:
-    """Fast callbacks, files in a temporary folder, faults on."""
+    """Fast callbacks, files in a temporary folder, faults on, sources from local servers."""
     settings_fixture.VAR_DIR = tmp_path
+    # Source pictures come from image_server() on 127.0.0.1 and a port picked at random.
+    settings_fixture.ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED = ["127.0.0.1"]
     settings_fixture.ENGINE_FAULTS_ENABLED = True
     settings_fixture.ENGINE_CALLBACK_ATTEMPTS = 3
     settings_fixture.ENGINE_CALLBACK_INTERVAL = 0.05

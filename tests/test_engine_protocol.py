@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import socket
+import time
 from datetime import timedelta
 
 import pytest
@@ -17,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image as PILImage
 
-from engine import work
+from engine import protocol, work
 from engine.models import EngineTask
 from engine.render import superres
 from gallery import callbacks as site_callbacks
@@ -147,6 +149,56 @@ def test_it_rejects_an_unreachable_image_url(client):
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "url"
     assert "unreachable" in response.json()["error"]["message"]
+
+
+def _refusal(url: str) -> str:
+    with pytest.raises(protocol.PayloadInvalid) as caught:
+        protocol.fetch_source(url)
+    assert caught.value.field == "url"
+    return caught.value.message
+
+
+def test_the_source_download_reaches_loopback_only_on_an_allowed_port(engine_settings):
+    """Fails before the change: the engine fetched any URL, every port of 127.0.0.1 included."""
+    with image_server() as server:
+        port = server.server.server_address[1]
+        engine_settings.ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED = ["127.0.0.1:1"]
+        message = _refusal(f"{server.url}/in.png")
+        assert server.requests == []  # refused before connecting
+        engine_settings.ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED = [f"127.0.0.1:{port}"]
+        assert protocol.fetch_source(f"{server.url}/in.png")[1:] == (48, 40)
+    assert message == "the image URL points to an address the engine may not fetch from"
+
+
+def test_the_source_download_never_reaches_the_metadata_address(engine_settings):
+    """Fails before the change: the engine connected to 169.254.169.254, where cloud machines
+    keep their credentials; now it is refused even when listed."""
+    engine_settings.ENGINE_FETCH_CONNECT_TIMEOUT = 0.5
+    engine_settings.ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED = ["169.254.169.254", "127.0.0.1"]
+    message = _refusal("http://169.254.169.254/latest/meta-data/")
+    assert message == "the image URL points to an address the engine may not fetch from"
+
+
+def test_a_closed_port_a_silent_one_and_no_such_host_give_the_same_answer(engine_settings):
+    """Fails before the change: the error named the exception (ConnectionError, ReadTimeout), so
+    a submitter could map which ports of our network were open."""
+    engine_settings.ENGINE_FETCH_CONNECT_TIMEOUT = 0.5
+    engine_settings.ENGINE_FETCH_READ_TIMEOUT = 0.5
+    engine_settings.ENGINE_FETCH_DEADLINE = 3.0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with socket.socket() as silent:  # listens (the kernel completes connects) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        started = time.monotonic()
+        timed_out = _refusal(f"http://127.0.0.1:{silent.getsockname()[1]}/in.png")
+        assert time.monotonic() - started < 3
+    refused = _refusal(f"http://127.0.0.1:{closed}/in.png")
+    unknown = _refusal("http://no-such-host.invalid/in.png")  # .invalid never resolves (RFC 6761)
+
+    assert refused == timed_out == unknown
+    assert "unreachable" in refused
 
 
 def test_it_rejects_an_image_url_that_answers_404(client):

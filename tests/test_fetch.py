@@ -21,6 +21,8 @@ import requests
 import urllib3.util.connection
 from PIL import Image
 
+import netguard
+from gallery import fetch as fetch_module
 from gallery import imaging
 from gallery.fetch import Fetched, FetchError, FetchFailed, FetchRefused, fetch
 
@@ -543,3 +545,9 @@ def test_https_checks_the_certificate_against_the_name(tls_server, fake_dns, con
                 get(url, allowed_hosts=[name], private_hosts_allowed=[name], session=session)
             assert caught.value.code == code
     assert [host for host, _port in connections] == [LOOPBACK]
+
+
+def test_every_netguard_code_has_a_message():
+    """Fails before the change: there was no netguard. Now a new code of the guard that the site
+    has not worded would be a KeyError in the middle of an ingest."""
+    assert set(fetch_module.MESSAGES) == netguard.CODES

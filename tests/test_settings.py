@@ -225,3 +225,34 @@ def test_an_operator_may_accept_named_deploy_warnings_and_only_those():
     assert check(SILENCED_SYSTEM_CHECKS="security.W004,security.W008,security.W012,security.W016").returncode == 0
     partly = check(SILENCED_SYSTEM_CHECKS="security.W008")
     assert partly.returncode != 0 and "security.W012" in partly.stderr
+
+
+def _engine_private_allowance(**extra: str) -> list[str]:
+    probe = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps(s.ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=_clean_env(**extra), capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_engine_may_fetch_sources_from_the_object_store_in_development_only():
+    """Fails before the change: there was no such setting, and the engine fetched from every
+    private address (any port of 127.0.0.1, the internal network) in every environment."""
+    assert _engine_private_allowance(S3_ENDPOINT_URL="http://127.0.0.1:9333") == ["127.0.0.1:9333"]
+    assert _engine_private_allowance(**PRODUCTION, ENGINE_TOKEN="a-long-random-engine-secret") == []
+    configured = _engine_private_allowance(
+        **PRODUCTION, ENGINE_TOKEN="a-long-random-engine-secret", ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED="10.0.0.5:9000"
+    )
+    assert configured == ["10.0.0.5:9000"]
+
+
+def test_with_debug_off_an_engine_allowance_without_a_port_is_refused():
+    """Fails before the change: there was no such setting. A bare host would open every port of it."""
+    stderr = _refusal(
+        **PRODUCTION, ENGINE_TOKEN="a-long-random-engine-secret", ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED="10.0.0.5"
+    )
+    assert "ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED entries must be host:port" in stderr

@@ -1,6 +1,6 @@
 """The personal gallery page: 48 thumbnails for a user with 10,000 images in a 100,000-image
 database — server time p50/p95, SQL query count and page weight, on the first page and on a
-deep page reached through the keyset cursor (?after=<cursor>, gallery/galleries.py).
+deep page reached through the keyset cursor (?after=<cursor>, gallery/pagination.py).
 
 Django runs in this process, configured like the stack (DEBUG off, a fresh SQLite file or a
 fresh PostgreSQL database), and the page is requested with django.test.Client: "server time"
@@ -179,8 +179,8 @@ def run(*, samples: int, total: int = TOTAL_IMAGES, owned: int = OWNER_IMAGES) -
             from django.contrib.auth import get_user_model
             from django.test import Client
 
-            from gallery.galleries import Cursor
             from gallery.models import Image
+            from gallery.pagination import Cursor
 
             owner = get_user_model().objects.create_user("gallery-bench", password=None)
             log("gallery: storing 48 real thumbnails")

@@ -9,7 +9,7 @@ that expire (MEDIA_URL_EXPIRY).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -52,3 +52,21 @@ def iter_objects(prefix: str):
     """(key, last_modified) of every object under a prefix, straight from the bucket."""
     for summary in default_storage.bucket.objects.filter(Prefix=prefix):
         yield summary.key, summary.last_modified
+
+
+def iter_chunks(key: str, chunk_size: int) -> Iterator[bytes]:
+    """The stored object in chunks, straight from S3 (one object at a time, never whole in memory)."""
+    handle = default_storage.open(key, "rb")
+    try:
+        s3_object = getattr(handle, "obj", None)
+        if s3_object is not None:
+            body = s3_object.get()["Body"]
+            try:
+                yield from body.iter_chunks(chunk_size)
+            finally:
+                body.close()
+        else:  # another storage backend: read it through the file API
+            while chunk := handle.read(chunk_size):
+                yield chunk
+    finally:
+        handle.close()

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from gallery import galleries
+from gallery import albums
 from gallery.models import Album, AlbumItem, Image
 from tests.gallery_kit import image_row
 
@@ -35,7 +35,7 @@ def test_it_creates_an_album_with_a_picture(alice_client, alice):
 
 
 def test_it_refuses_an_empty_or_duplicate_name(alice_client, alice):
-    galleries.create_album(owner=alice, name="Cats")
+    albums.create_album(owner=alice, name="Cats")
     alice_client.post(reverse("album_create"), {"name": "   "})
     response = alice_client.post(reverse("album_create"), {"name": "Cats"}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
     assert Album.objects.filter(owner=alice).count() == 1
@@ -43,13 +43,13 @@ def test_it_refuses_an_empty_or_duplicate_name(alice_client, alice):
 
 
 def test_two_users_may_use_the_same_name(alice, bob):
-    galleries.create_album(owner=alice, name="Cats")
-    galleries.create_album(owner=bob, name="Cats")
+    albums.create_album(owner=alice, name="Cats")
+    albums.create_album(owner=bob, name="Cats")
     assert Album.objects.filter(name="Cats").count() == 2
 
 
 def test_it_renames_an_album(alice_client, alice):
-    album = galleries.create_album(owner=alice, name="Old")
+    album = albums.create_album(owner=alice, name="Old")
     response = alice_client.post(reverse("album_rename", args=[album.id]), {"name": "New"})
     assert response.status_code == 302
     album.refresh_from_db()
@@ -57,8 +57,8 @@ def test_it_renames_an_album(alice_client, alice):
 
 
 def test_renaming_onto_a_taken_name_keeps_the_old_one(alice_client, alice):
-    galleries.create_album(owner=alice, name="Taken")
-    album = galleries.create_album(owner=alice, name="Mine")
+    albums.create_album(owner=alice, name="Taken")
+    album = albums.create_album(owner=alice, name="Mine")
     alice_client.post(reverse("album_rename", args=[album.id]), {"name": "Taken"})
     album.refresh_from_db()
     assert album.name == "Mine"
@@ -66,7 +66,7 @@ def test_renaming_onto_a_taken_name_keeps_the_old_one(alice_client, alice):
 
 def test_deleting_an_album_keeps_its_pictures(alice_client, alice):
     image = image_row(alice)
-    album = galleries.create_album(owner=alice, name="Board", images=[image])
+    album = albums.create_album(owner=alice, name="Board", images=[image])
     response = alice_client.post(reverse("album_delete", args=[album.id]))
     assert response["Location"] == reverse("album_list")
     assert not Album.objects.filter(id=album.id).exists()
@@ -75,7 +75,7 @@ def test_deleting_an_album_keeps_its_pictures(alice_client, alice):
 
 def test_it_adds_and_removes_pictures(alice_client, alice):
     first, second = image_row(alice), image_row(alice)
-    album = galleries.create_album(owner=alice, name="Board")
+    album = albums.create_album(owner=alice, name="Board")
     alice_client.post(reverse("album_add", args=[album.id]), {"image": [str(first.id), str(second.id)]})
     alice_client.post(reverse("album_add", args=[album.id]), {"image": [str(first.id)]})  # twice: no change
     assert AlbumItem.objects.filter(album=album).count() == 2
@@ -86,7 +86,7 @@ def test_it_adds_and_removes_pictures(alice_client, alice):
 
 def test_the_album_page_lists_its_pictures(alice_client, alice):
     inside, outside = image_row(alice), image_row(alice)
-    album = galleries.create_album(owner=alice, name="Board", images=[inside])
+    album = albums.create_album(owner=alice, name="Board", images=[inside])
     response = alice_client.get(reverse("album_detail", args=[album.id]))
     assert response.status_code == 200
     assert ids_on(response) == [str(inside.id)]
@@ -95,8 +95,8 @@ def test_the_album_page_lists_its_pictures(alice_client, alice):
 
 def test_the_album_list_shows_counts_and_covers(alice_client, alice):
     images = [image_row(alice), image_row(alice)]
-    galleries.create_album(owner=alice, name="Two", images=images)
-    galleries.create_album(owner=alice, name="Empty")
+    albums.create_album(owner=alice, name="Two", images=images)
+    albums.create_album(owner=alice, name="Empty")
     html = alice_client.get(reverse("album_list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "2 pictures" in html and "0 pictures" in html
     assert html.count('data-testid="album-card"') == 2
@@ -105,14 +105,14 @@ def test_the_album_list_shows_counts_and_covers(alice_client, alice):
 
 def test_the_bulk_bar_removes_from_the_album(alice_client, alice):
     image = image_row(alice)
-    album = galleries.create_album(owner=alice, name="Board", images=[image])
+    album = albums.create_album(owner=alice, name="Board", images=[image])
     alice_client.post(reverse("gallery_bulk"), {"action": "remove", "album": album.id, "image": [str(image.id)]})
     assert not album.images.exists()
 
 
 def test_another_users_album_is_a_404(client, alice, bob):
     image = image_row(alice)
-    album = galleries.create_album(owner=alice, name="Private board", images=[image])
+    album = albums.create_album(owner=alice, name="Private board", images=[image])
     theirs = image_row(bob)
     client.force_login(bob)
     assert client.get(reverse("album_detail", args=[album.id])).status_code == 404
@@ -128,13 +128,13 @@ def test_another_users_album_is_a_404(client, alice, bob):
 
 
 def test_an_album_takes_only_its_owners_pictures(alice, bob):
-    album = galleries.create_album(owner=alice, name="Board")
-    assert galleries.add_to_album(album=album, images=[image_row(bob)]) == 0
+    album = albums.create_album(owner=alice, name="Board")
+    assert albums.add_to_album(album=album, images=[image_row(bob)]) == 0
     assert not album.images.exists()
 
 
 def test_albums_need_a_login(client, alice):
-    album = galleries.create_album(owner=alice, name="Board")
+    album = albums.create_album(owner=alice, name="Board")
     assert client.get(reverse("album_list")).status_code == 302
     assert client.get(reverse("album_detail", args=[album.id])).status_code == 302
     assert client.post(reverse("album_delete", args=[album.id])).status_code == 302

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from gallery import galleries
+from gallery import albums, galleries, pagination
 from gallery.models import Album, AlbumItem, Image, Job, JobStatus
 from tests.gallery_kit import image_row, stored_image
 
@@ -32,7 +32,7 @@ def walk(queryset, *, sort="newest", limit=3, between_pages=None):
     """Follow the "next" cursors from the first page to the last; returns ids in the order seen."""
     seen, after = [], None
     for _ in range(100):
-        page = galleries.paginate(queryset, sort=sort, after=after, limit=limit)
+        page = pagination.paginate(queryset, sort=sort, after=after, limit=limit)
         seen.extend(image.id for image in page.images)
         if between_pages:
             between_pages()
@@ -110,11 +110,11 @@ def test_it_pages_oldest_first(alice):
 def test_it_goes_back_with_the_previous_cursor(alice):
     spaced_rows(alice, 8)
     queryset = Image.objects.filter(owner=alice)
-    first = galleries.paginate(queryset, limit=3)
-    second = galleries.paginate(queryset, after=first.next_cursor, limit=3)
+    first = pagination.paginate(queryset, limit=3)
+    second = pagination.paginate(queryset, after=first.next_cursor, limit=3)
     assert not first.has_previous
     assert second.has_previous
-    back = galleries.paginate(queryset, before=second.previous_cursor, limit=3)
+    back = pagination.paginate(queryset, before=second.previous_cursor, limit=3)
     assert [i.id for i in back.images] == [i.id for i in first.images]
     assert not back.has_previous
     assert back.next_cursor == first.next_cursor
@@ -123,22 +123,22 @@ def test_it_goes_back_with_the_previous_cursor(alice):
 def test_it_treats_a_malformed_cursor_as_the_first_page(alice):
     spaced_rows(alice, 4)
     queryset = Image.objects.filter(owner=alice)
-    first = galleries.paginate(queryset, limit=2)
+    first = pagination.paginate(queryset, limit=2)
     for junk in ("nonsense", "12-zz", "-", "99999999999999999999999-" + "0" * 32):
-        assert [i.id for i in galleries.paginate(queryset, after=junk, limit=2).images] == [i.id for i in first.images]
+        assert [i.id for i in pagination.paginate(queryset, after=junk, limit=2).images] == [i.id for i in first.images]
 
 
 def test_it_reads_a_deep_page_without_offset(alice):
     rows = spaced_rows(alice, 30)
-    cursor = galleries.Cursor.of(rows[5]).encode()
+    cursor = pagination.Cursor.of(rows[5]).encode()
     with CaptureQueriesContext(connection) as queries:
-        page = galleries.paginate(Image.objects.filter(owner=alice), after=cursor, limit=3)
+        page = pagination.paginate(Image.objects.filter(owner=alice), after=cursor, limit=3)
     assert [i.id for i in page.images] == [rows[4].id, rows[3].id, rows[2].id]
     assert not any("OFFSET" in q["sql"].upper() for q in queries.captured_queries)
 
 
 def test_the_gallery_links_older_and_newer_pages(alice_client, alice, monkeypatch):
-    monkeypatch.setattr(galleries, "PAGE_SIZE", 2)
+    monkeypatch.setattr(pagination, "PAGE_SIZE", 2)
     rows = spaced_rows(alice, 5)
     first = alice_client.get(reverse("gallery"))
     assert ids_on(first) == [str(rows[4].id), str(rows[3].id)]
@@ -152,7 +152,7 @@ def test_the_gallery_links_older_and_newer_pages(alice_client, alice, monkeypatc
 
 
 def test_the_pager_keeps_the_filters(alice_client, alice, monkeypatch):
-    monkeypatch.setattr(galleries, "PAGE_SIZE", 1)
+    monkeypatch.setattr(pagination, "PAGE_SIZE", 1)
     spaced_rows(alice, 3, prefix="castle")
     html = alice_client.get(reverse("gallery"), {"q": "castle", "kind": "txt2img"}).content.decode()
     link = re.search(r'href="([^"]+)" rel="next"', html).group(1).replace("&amp;", "&")
@@ -193,7 +193,7 @@ def test_it_sorts_oldest_first(alice_client, alice):
 def test_it_filters_by_album(alice_client, alice):
     inside = image_row(alice)
     image_row(alice)
-    album = galleries.create_album(owner=alice, name="Cats", images=[inside])
+    album = albums.create_album(owner=alice, name="Cats", images=[inside])
     assert ids_on(alice_client.get(reverse("gallery"), {"album": album.id})) == [str(inside.id)]
 
 
@@ -471,7 +471,7 @@ def test_explore_lists_public_pictures_of_everybody_but_not_hidden_ones(client, 
 
 
 def test_explore_pages_with_cursors(client, alice, monkeypatch):
-    monkeypatch.setattr(galleries, "PAGE_SIZE", 2)
+    monkeypatch.setattr(pagination, "PAGE_SIZE", 2)
     rows = [image_row(alice, is_public=True, created_at=timezone.now() - timedelta(minutes=10 - n)) for n in range(3)]
     first = client.get(reverse("explore"))
     link = re.search(r'href="([^"]+)" rel="next"', first.content.decode()).group(1).replace("&amp;", "&")
@@ -483,7 +483,7 @@ def test_explore_pages_with_cursors(client, alice, monkeypatch):
 
 def test_bulk_add_to_album(alice_client, alice):
     images = [image_row(alice), image_row(alice)]
-    album = galleries.create_album(owner=alice, name="Board")
+    album = albums.create_album(owner=alice, name="Board")
     response = alice_client.post(
         reverse("gallery_bulk"), {"action": "album", "album": album.id, "image": [str(i.id) for i in images]}
     )
@@ -493,7 +493,7 @@ def test_bulk_add_to_album(alice_client, alice):
 
 def test_bulk_ignores_other_users_pictures(alice_client, alice, bob):
     theirs = image_row(bob)
-    album = galleries.create_album(owner=alice, name="Board")
+    album = albums.create_album(owner=alice, name="Board")
     alice_client.post(reverse("gallery_bulk"), {"action": "album", "album": album.id, "image": [str(theirs.id)]})
     alice_client.post(reverse("gallery_bulk"), {"action": "delete", "confirm": "1", "image": [str(theirs.id)]})
     assert AlbumItem.objects.count() == 0

@@ -11,7 +11,7 @@ import requests
 from django.urls import reverse
 from PIL import Image as PILImage
 
-from gallery import galleries, imaging, media
+from gallery import albums, downloads, imaging, media
 from tests.gallery_kit import stored_image
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +88,7 @@ def test_the_zip_holds_each_original_and_its_parameters(alice_client, alice):
     assert archive.testzip() is None
     names = archive.namelist()
     for image in (first, second):
-        name = galleries.download_name(image, extension="png")
+        name = downloads.download_name(image, extension="png")
         assert name in names
         assert archive.read(name) == media.read(image.original_key)
         assert archive.read(name.replace(".png", ".txt")).decode() == imaging.parameters_text(image.params)
@@ -97,23 +97,23 @@ def test_the_zip_holds_each_original_and_its_parameters(alice_client, alice):
 
 def test_the_zip_of_an_album(alice_client, alice):
     inside, outside = stored_image(alice), stored_image(alice)
-    album = galleries.create_album(owner=alice, name="Board", images=[inside])
+    album = albums.create_album(owner=alice, name="Board", images=[inside])
     response = alice_client.get(reverse("gallery_zip"), {"album": album.id})
     archive = zipfile.ZipFile(io.BytesIO(body_of(response)))
     assert archive.namelist() == [
-        galleries.download_name(inside, extension="png"),
-        galleries.download_name(inside, extension="txt"),
+        downloads.download_name(inside, extension="png"),
+        downloads.download_name(inside, extension="txt"),
     ]
-    assert galleries.download_name(outside, extension="png") not in archive.namelist()
+    assert downloads.download_name(outside, extension="png") not in archive.namelist()
 
 
 def test_the_zip_arrives_in_pieces(alice):
     images = [stored_image(alice, size=(256, 256)) for _ in range(3)]
-    chunks = list(galleries.stream_zip(galleries.zip_members(images)))
+    chunks = list(downloads.stream_zip(downloads.zip_members(images)))
     assert len(chunks) > 3
     assert all(chunks)
     archive = zipfile.ZipFile(io.BytesIO(b"".join(chunks)))
-    assert {archive.read(galleries.download_name(i, extension="png")) for i in images} == {
+    assert {archive.read(downloads.download_name(i, extension="png")) for i in images} == {
         media.read(i.original_key) for i in images
     }
 
@@ -130,5 +130,5 @@ def test_the_zip_leaves_out_a_picture_whose_object_is_gone(alice_client, alice):
     response = alice_client.post(reverse("gallery_bulk"), {"action": "zip", "image": [str(present.id), str(gone.id)]})
     archive = zipfile.ZipFile(io.BytesIO(body_of(response)))
     assert archive.testzip() is None
-    assert galleries.download_name(present, extension="png") in archive.namelist()
-    assert galleries.download_name(gone, extension="png") not in archive.namelist()
+    assert downloads.download_name(present, extension="png") in archive.namelist()
+    assert downloads.download_name(gone, extension="png") not in archive.namelist()

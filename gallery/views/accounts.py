@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from .. import credits
 from ..forms import ProfileForm, SignupForm
 from ..models import CreditTransaction, Image, Job
-from .galleries import safe_next
+from .navigation import safe_next
 
 
 def signup(request: HttpRequest) -> HttpResponse:

@@ -1,6 +1,6 @@
 """Albums ("boards"): list, create, rename, delete, and moving pictures in and out.
 
-Another user's album is a 404 everywhere (galleries.get_album)."""
+Another user's album is a 404 everywhere (albums.get_album)."""
 
 from __future__ import annotations
 
@@ -13,29 +13,30 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import galleries
-from .galleries import personal_page, safe_next
+from .. import albums, galleries
+from .galleries import personal_page
+from .navigation import safe_next
 
 
 @login_required
 @require_GET
 def album_list(request: HttpRequest) -> HttpResponse:
-    albums = galleries.albums_with_covers(request.user)
-    return render(request, "gallery/albums.html", {"albums": albums, "name_max": galleries.ALBUM_NAME_MAX_LENGTH})
+    mine = albums.albums_with_covers(request.user)
+    return render(request, "gallery/albums.html", {"albums": mine, "name_max": albums.ALBUM_NAME_MAX_LENGTH})
 
 
 @login_required
 @require_GET
 def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
     """One album: ?sort=newest|oldest&after=&before= (keyset pages, like the gallery)."""
-    album = galleries.get_album(owner=request.user, album_id=album_id)
+    album = albums.get_album(owner=request.user, album_id=album_id)
     filters = galleries.Filters.from_query(request.GET)
     filters = galleries.Filters(album_id=album.id, sort=filters.sort)
     page = personal_page(request, filters)
     return render(
         request,
         "gallery/album_detail.html",
-        {"album": album, "page": page, "filters": filters, "name_max": galleries.ALBUM_NAME_MAX_LENGTH},
+        {"album": album, "page": page, "filters": filters, "name_max": albums.ALBUM_NAME_MAX_LENGTH},
     )
 
 
@@ -45,8 +46,8 @@ def album_create(request: HttpRequest) -> HttpResponse:
     """name=<name>, optionally image=<id>... to put pictures in straight away."""
     images = galleries.own_images(owner=request.user, ids=request.POST.getlist("image"))
     try:
-        album = galleries.create_album(owner=request.user, name=request.POST.get("name", ""), images=images)
-    except galleries.AlbumNameInvalid as exc:
+        album = albums.create_album(owner=request.user, name=request.POST.get("name", ""), images=images)
+    except albums.AlbumNameInvalid as exc:
         messages.error(request, str(exc))
         return redirect(safe_next(request, reverse("album_list")))
     if images:
@@ -67,10 +68,10 @@ def album_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def album_rename(request: HttpRequest, album_id: int) -> HttpResponse:
-    album = galleries.get_album(owner=request.user, album_id=album_id)
+    album = albums.get_album(owner=request.user, album_id=album_id)
     try:
-        galleries.rename_album(album=album, name=request.POST.get("name", ""))
-    except galleries.AlbumNameInvalid as exc:
+        albums.rename_album(album=album, name=request.POST.get("name", ""))
+    except albums.AlbumNameInvalid as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Album renamed."))
@@ -80,9 +81,9 @@ def album_rename(request: HttpRequest, album_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def album_delete(request: HttpRequest, album_id: int) -> HttpResponse:
-    album = galleries.get_album(owner=request.user, album_id=album_id)
+    album = albums.get_album(owner=request.user, album_id=album_id)
     name = album.name
-    galleries.delete_album(album=album)
+    albums.delete_album(album=album)
     messages.success(request, _("Album %(album)s deleted; its pictures are still in your gallery.") % {"album": name})
     return redirect("album_list")
 
@@ -91,9 +92,9 @@ def album_delete(request: HttpRequest, album_id: int) -> HttpResponse:
 @require_POST
 def album_add(request: HttpRequest, album_id: int) -> HttpResponse:
     """image=<id>...: put the pictures into the album (already there: nothing changes)."""
-    album = galleries.get_album(owner=request.user, album_id=album_id)
+    album = albums.get_album(owner=request.user, album_id=album_id)
     images = galleries.own_images(owner=request.user, ids=request.POST.getlist("image"))
-    added = galleries.add_to_album(album=album, images=images)
+    added = albums.add_to_album(album=album, images=images)
     if added:
         messages.success(
             request,
@@ -109,9 +110,9 @@ def album_add(request: HttpRequest, album_id: int) -> HttpResponse:
 @require_POST
 def album_remove(request: HttpRequest, album_id: int) -> HttpResponse:
     """image=<id>...: take the pictures out of the album; they stay in the gallery."""
-    album = galleries.get_album(owner=request.user, album_id=album_id)
+    album = albums.get_album(owner=request.user, album_id=album_id)
     images = galleries.own_images(owner=request.user, ids=request.POST.getlist("image"))
-    removed = galleries.remove_from_album(album=album, images=images)
+    removed = albums.remove_from_album(album=album, images=images)
     messages.success(
         request,
         ngettext("Removed %(count)d picture from %(album)s.", "Removed %(count)d pictures from %(album)s.", removed)

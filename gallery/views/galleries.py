@@ -19,34 +19,25 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import galleries, inspiration, kinds, media, reuse
+from .. import albums, downloads, galleries, inspiration, kinds, media, pagination, reuse
 from ..access import get_own_image, get_visible_image
 from ..models import Image, JobKind, Tag
+from .navigation import safe_next
 
 MEDIA_VARIANTS = {"thumb": "thumb_key", "preview": "preview_key", "original": "original_key"}
-
-
-def safe_next(request: HttpRequest, default: str) -> str:
-    """Where a non-htmx form goes back to: its `next` field if it points into this site."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 # --- pages ---
 
 
-def personal_page(request: HttpRequest, filters: galleries.Filters) -> galleries.Page:
+def personal_page(request: HttpRequest, filters: galleries.Filters) -> pagination.Page:
     """One keyset page of the user's own images (?after= / ?before= cursors)."""
-    return galleries.paginate(
+    return pagination.paginate(
         galleries.personal_images(owner=request.user, filters=filters),
         sort=filters.sort,
         after=request.GET.get("after"),
@@ -59,7 +50,7 @@ def personal_page(request: HttpRequest, filters: galleries.Filters) -> galleries
 def gallery(request: HttpRequest) -> HttpResponse:
     """?kind=&album=&favourites=1&q=&sort=newest|oldest&after=<cursor>&before=<cursor>"""
     filters = galleries.Filters.from_query(request.GET)
-    album = galleries.get_album(owner=request.user, album_id=filters.album_id) if filters.album_id else None
+    album = albums.get_album(owner=request.user, album_id=filters.album_id) if filters.album_id else None
     page = personal_page(request, filters)
     return render(
         request,
@@ -68,7 +59,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filters": filters,
             "album": album,
-            "albums": galleries.albums_of(request.user),
+            "albums": albums.albums_of(request.user),
             "kinds": JobKind.choices,
         },
     )
@@ -79,7 +70,7 @@ def explore(request: HttpRequest) -> HttpResponse:
     """Everybody's public pictures: ?kind=&q=&after=&before= (newest first)."""
     filters = galleries.Filters.from_query(request.GET)
     filters = galleries.Filters(kind=filters.kind, query=filters.query)
-    page = galleries.paginate(
+    page = pagination.paginate(
         galleries.public_images(filters=filters), after=request.GET.get("after"), before=request.GET.get("before")
     )
     return render(request, "gallery/explore.html", {"page": page, "filters": filters, "kinds": JobKind.choices})
@@ -108,7 +99,7 @@ def image_detail(request: HttpRequest, image_id: UUID) -> HttpResponse:
     }
     if is_owner:
         context.update(
-            albums=galleries.albums_of(request.user),
+            albums=albums.albums_of(request.user),
             image_albums=image.albums.order_by("name"),
         )
     if request.user.is_staff:
@@ -139,16 +130,16 @@ def image_media(request: HttpRequest, image_id: UUID, variant: str) -> HttpRespo
 def image_download(request: HttpRequest, image_id: UUID) -> HttpResponse:
     """The original as a PNG with its generation parameters embedded (text chunks)."""
     image = get_visible_image(request, image_id)
-    data = galleries.original_png(image=image)
+    data = downloads.original_png(image=image)
     response = HttpResponse(data, content_type="image/png")
-    response["Content-Disposition"] = content_disposition_header(True, galleries.download_name(image, extension="png"))
+    response["Content-Disposition"] = content_disposition_header(True, downloads.download_name(image, extension="png"))
     response["Cache-Control"] = "private, no-store"
     return response
 
 
 def _zip_response(images: list[Image], *, name: str) -> StreamingHttpResponse:
-    members = galleries.zip_members(images)
-    response = StreamingHttpResponse(galleries.stream_zip(members), content_type="application/zip")
+    members = downloads.zip_members(images)
+    response = StreamingHttpResponse(downloads.stream_zip(members), content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(True, name)
     response["Cache-Control"] = "private, no-store"
     return response
@@ -160,7 +151,7 @@ def gallery_zip(request: HttpRequest) -> HttpResponse:
     """A streamed zip of the user's pictures: ?image=<id>&image=<id>... or ?album=<id>."""
     data = request.POST if request.method == "POST" else request.GET
     if data.get("album"):
-        album = galleries.get_album(owner=request.user, album_id=data["album"])
+        album = albums.get_album(owner=request.user, album_id=data["album"])
         images = list(
             galleries.personal_images(owner=request.user, filters=galleries.Filters(album_id=album.id)).order_by(
                 "-created_at", "-id"
@@ -242,16 +233,16 @@ def gallery_bulk(request: HttpRequest) -> HttpResponse:
         if not request.POST.get("album"):
             messages.error(request, _("Choose an album."))
             return redirect(back)
-        album = galleries.get_album(owner=request.user, album_id=request.POST["album"])
+        album = albums.get_album(owner=request.user, album_id=request.POST["album"])
         if action == "album":
-            added = galleries.add_to_album(album=album, images=images)
+            added = albums.add_to_album(album=album, images=images)
             messages.success(
                 request,
                 ngettext("Added %(count)d picture to %(album)s.", "Added %(count)d pictures to %(album)s.", added)
                 % {"count": added, "album": album.name},
             )
         else:
-            removed = galleries.remove_from_album(album=album, images=images)
+            removed = albums.remove_from_album(album=album, images=images)
             messages.success(
                 request,
                 ngettext(

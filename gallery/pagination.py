@@ -1,0 +1,132 @@
+"""Keyset (cursor) pagination of pictures over (created_at, id).
+
+A page is "the next N rows after this one" in index order, so page 500 costs what page 1 costs
+(no OFFSET) and a picture that arrives while someone pages through older ones neither repeats a
+row nor skips one. Cursors travel in the query string; a malformed one means the first page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from django.db.models import Q, QuerySet
+
+from .models import Image
+
+PAGE_SIZE = 48
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in (created_at, id) order, as it travels in the query string.
+
+    Encoded as "<microseconds since the epoch>-<id hex>": exact (no rounding of the timestamp,
+    so the row it came from is excluded precisely) and opaque enough for a URL."""
+
+    created_at: datetime
+    id: UUID
+
+    @classmethod
+    def of(cls, image: Image) -> Cursor:
+        return cls(created_at=image.created_at, id=image.id)
+
+    def encode(self) -> str:
+        moment = self.created_at.astimezone(UTC)
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        delta = moment - epoch
+        micros = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return f"{micros}-{self.id.hex}"
+
+    @classmethod
+    def decode(cls, text: str | None) -> Cursor | None:
+        """The cursor in `text`, or None when it is missing or malformed (then: the first page)."""
+        if not text:
+            return None
+        micros, _sep, hex_id = text.partition("-")
+        try:
+            number = int(micros)
+            ident = UUID(hex=hex_id)
+            moment = datetime.fromtimestamp(number // 1_000_000, tz=UTC).replace(microsecond=number % 1_000_000)
+        except (ValueError, OverflowError, OSError):
+            return None
+        return cls(created_at=moment, id=ident)
+
+
+@dataclass
+class Page:
+    """One page of images in display order, with cursors to the neighbouring pages."""
+
+    images: list[Image]
+    sort: str
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.previous_cursor is not None
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_next or self.has_previous
+
+
+def _after(cursor: Cursor, *, descending: bool) -> Q:
+    """Rows strictly beyond the cursor in the given direction (ties on created_at broken by id)."""
+    if descending:
+        return Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, id__lt=cursor.id)
+    return Q(created_at__gt=cursor.created_at) | Q(created_at=cursor.created_at, id__gt=cursor.id)
+
+
+def paginate(
+    queryset: QuerySet[Image],
+    *,
+    sort: str = "newest",
+    after: str | None = None,
+    before: str | None = None,
+    limit: int | None = None,
+) -> Page:
+    """A page of `queryset` in `sort` order: the first page, the one after cursor `after` or the
+    one before cursor `before` (`after` wins when both are given). Malformed cursors mean the
+    first page. Each query reads at most limit+1 rows through the (owner|is_public, created_at,
+    id) indexes, however deep the page."""
+    limit = limit or PAGE_SIZE
+    descending = sort != "oldest"
+    sort = "newest" if descending else "oldest"
+    order = ["-created_at", "-id"] if descending else ["created_at", "id"]
+    reverse_order = ["created_at", "id"] if descending else ["-created_at", "-id"]
+    after_cursor = Cursor.decode(after)
+    before_cursor = None if after_cursor else Cursor.decode(before)
+
+    if before_cursor is not None:
+        # Walk backwards from the cursor, then turn the rows round into display order.
+        rows = list(
+            queryset.filter(_after(before_cursor, descending=not descending)).order_by(*reverse_order)[: limit + 1]
+        )
+        has_more_before = len(rows) > limit
+        images = list(reversed(rows[:limit]))
+        if not images:
+            return paginate(queryset, sort=sort, limit=limit)
+        return Page(
+            images=images,
+            sort=sort,
+            previous_cursor=Cursor.of(images[0]).encode() if has_more_before else None,
+            next_cursor=Cursor.of(images[-1]).encode(),
+        )
+
+    base = queryset.filter(_after(after_cursor, descending=descending)) if after_cursor else queryset
+    rows = list(base.order_by(*order)[: limit + 1])
+    images = rows[:limit]
+    page = Page(images=images, sort=sort)
+    if len(rows) > limit:
+        page.next_cursor = Cursor.of(images[-1]).encode()
+    if after_cursor is not None and images:
+        # Something precedes this page unless every earlier row was deleted meanwhile.
+        if queryset.filter(_after(Cursor.of(images[0]), descending=not descending)).exists():
+            page.previous_cursor = Cursor.of(images[0]).encode()
+    return page

@@ -1,0 +1,35 @@
+"""The audit trail in the admin, read-only."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from ..models import AuditEntry
+from .common import JobLinkMixin, ReadOnlyAdmin, pretty_json
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(JobLinkMixin, ReadOnlyAdmin):
+    list_display = ("created_at", "action", "actor", "subject", "job_link", "summary")
+    list_filter = ("action", "subject_type", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("action", "actor__username", "subject_id")
+    date_hierarchy = "created_at"
+    list_select_related = ("actor", "job")
+    fields = ("created_at", "action", "actor", "subject", "job_link", "data_json")
+    readonly_fields = fields
+
+    @admin.display(description=_("Subject"))
+    def subject(self, obj: AuditEntry) -> str:
+        return f"{obj.subject_type} {obj.subject_id[:8]}" if obj.subject_type else "—"
+
+    @admin.display(description=_("Details"))
+    def summary(self, obj: AuditEntry) -> str:
+        text = json.dumps(obj.data, ensure_ascii=False, sort_keys=True)
+        return text if len(text) <= 120 else text[:119] + "…"
+
+    @admin.display(description=_("Data"))
+    def data_json(self, obj: AuditEntry):
+        return pretty_json(obj.data)

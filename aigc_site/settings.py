@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "gallery",
+    "devstack",  # only `manage.py objectstore`: the embedded S3 server for development
 ]
 
 MIDDLEWARE = [

@@ -114,7 +114,7 @@ def log(message: str) -> None:
 def object_store() -> Iterator[dict[str, Any]]:
     """The S3 server of this run: the one bench/run_all.py started (BENCH_S3), else a fresh
     SeaweedFS on free ports, stopped on exit. Yields the dict tests/stack.Stack expects."""
-    from gallery import objectstore
+    from devstack import objectstore
 
     given = os.environ.get(S3_ENV)
     if given:

@@ -1,4 +1,4 @@
-"""`make bench`: every benchmark of issue 7, on the embedded defaults and on PostgreSQL + Redis.
+"""`make bench`: every benchmark, on the embedded defaults and on PostgreSQL + Redis.
 
     .venv/bin/python bench/run_all.py            # the full run (~10-12 min on 2 shared cores)
     .venv/bin/python bench/run_all.py --quick    # smaller samples, a 20,000-image gallery (~4-5 min)
@@ -101,7 +101,7 @@ def run_script(script: str, args: list[str], env: dict[str, str]) -> dict[str, A
 
 
 def run_upscale(quick: bool, env: dict[str, str]) -> dict[str, Any]:
-    """bench/superres.py (issue 9): every model at 512 and 768 px (x4plus at 512 only) beside a
+    """bench/superres.py: every model at 512 and 768 px (x4plus at 512 only) beside a
     bare ncnn run and Lanczos; --quick: the default model at 512 px. bench/upscale.py if it fails."""
     if (BENCH / "superres.py").exists():
         args = ["--quick", "--sizes", "512"] if quick else []

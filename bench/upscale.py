@@ -4,7 +4,7 @@ Calls engine/render/superres.upscale_4x directly, as the engine's worker does fo
 job, with the site's defaults: the product's default model (Real-ESRGAN animevideov3 x4),
 ENGINE_SR_THREADS=2 threads, ENGINE_SR_TILE=128 px tiles. The model is loaded once (timed
 apart, like a worker's first job); the picture is the engine-like 512x512 PNG the other
-benchmarks use. bench/superres.py (issue 9) compares all models; this is the one figure.
+benchmarks use. bench/superres.py compares all models; this is the one figure.
 """
 
 from __future__ import annotations

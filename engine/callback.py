@@ -1,6 +1,6 @@
 """The callback: the documented JSON body, delivered the way the real service delivers it.
 
-Bodies (seed/apispace-aigc.md, seed/provider-facts.md, examples in seed/callbacks/):
+Bodies (docs/provider-protocol.md; examples in tests/data/callbacks/):
 
 * success: ``{"uid", "success": true, "data": {uid, cdn, cos, safe, reason, createtime,
   starttime, end_time, duration, elapsed_times {pending, run_algorithm, algorithm_latencies

@@ -14,7 +14,7 @@ def new_uid() -> str:
 
 class EngineTask(models.Model):
     class Status(models.TextChoices):
-        # The backend's vocabulary (seed/provider-facts.md, "Status and cancelling").
+        # The backend's vocabulary (docs/provider-protocol.md, "Status and interrupt").
         PENDING = "pending", "pending"
         WORKING = "working", "working"
         FINISHED = "finished", "finished"
@@ -50,7 +50,3 @@ class EngineTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} {self.uid} ({self.status})"
-
-    @property
-    def is_done(self) -> bool:
-        return self.status in (self.Status.FINISHED, self.Status.EXCEPTION, self.Status.INTERRUPTED)

@@ -2,8 +2,8 @@
 
 `validate_submission` turns a POSTed body into the parameters a task runs with, or raises
 `PayloadInvalid` (answered 400 with a JSON error). The body carries the parameters twice, in
-``params`` and flat at the top (seed/apispace-aigc.md); ``params`` wins, the flat copy fills
-gaps. Limits are the backend's (seed/provider-facts.md): sides 64..768, ``num_steps`` 5..100,
+``params`` and flat at the top (docs/provider-protocol.md); ``params`` wins, the flat copy fills
+gaps. Limits are the backend's (the same page): sides 64..768, ``num_steps`` 5..100,
 the seven samplers, ``seed`` -1 or 0..2^32-1. Like the real service it masks configured
 sensitive words in the prompt, and, unlike it, it fetches a source image at submission so an
 unreachable or broken URL is a 400 at once rather than a failure callback later.

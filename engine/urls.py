@@ -1,7 +1,7 @@
 """The offline engine's URLs, mounted at /engine/ (aigc_site/urls.py) when ENGINE_ENABLED.
 
 The submission paths (one per kind, engine/kinds.py) are the site's default APISPACE_PATHS;
-status and interrupt are the backend's calls (seed/provider-facts.md).
+status and interrupt are the backend's calls (docs/provider-protocol.md).
 """
 
 from django.urls import path, re_path

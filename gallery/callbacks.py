@@ -1,4 +1,4 @@
-"""Strict parsing of the provider's callback body (seed/apispace-aigc.md, provider-facts.md).
+"""Strict parsing of the provider's callback body (docs/provider-protocol.md).
 
 Three shapes arrive: the documented success body, the unsafe body (success true, safe false,
 empty URLs) and the smaller failure body (no cdn/cos/safe). Time fields come spelled

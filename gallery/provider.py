@@ -1,6 +1,6 @@
 """The APISpace "AI 绘画" client: the only code that talks HTTP to the image API.
 
-It knows the protocol (seed/apispace-aigc.md) and nothing of views or models: it builds the
+It knows the protocol (docs/provider-protocol.md) and nothing of views or models: it builds the
 documented payloads, sends them with the token headers, and classifies what went wrong so the
 task knows whether to try again. Base URL, token, per-kind paths and task names come from
 settings, so the offline engine and APISpace are one configuration switch apart.

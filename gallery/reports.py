@@ -102,10 +102,6 @@ class UsageRow:
     def finished(self) -> int:
         return self.submitted - self.in_flight
 
-    @property
-    def success_rate(self) -> float | None:
-        return self.succeeded / self.finished if self.finished else None
-
     def outcome(self, name: str) -> int:
         return getattr(self, name)
 

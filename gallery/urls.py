@@ -9,7 +9,7 @@ urlpatterns = [
     path("gallery/", galleries.gallery, name="gallery"),
     path("images/<uuid:image_id>/", galleries.image_detail, name="image_detail"),
     path("explore/", galleries.explore, name="explore"),
-    # image actions, media and downloads (issue 5)
+    # image actions, media and downloads
     path("images/<uuid:image_id>/media/<slug:variant>/", galleries.image_media, name="image_media"),
     path("images/<uuid:image_id>/download/", galleries.image_download, name="image_download"),
     path("images/<uuid:image_id>/favourite/", galleries.image_favourite, name="image_favourite"),
@@ -32,6 +32,6 @@ urlpatterns = [
     # credits and staff reports
     path("credits/", credits.credit_history, name="credit_history"),
     path("staff/usage/", reports.usage_report, name="usage_report"),
-    # reporting a public image (issue 6); staff handle reports in the admin
+    # reporting a public image; staff handle reports in the admin
     path("images/<uuid:image_id>/report/", moderation.report_image, name="report_image"),
 ]

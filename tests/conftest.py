@@ -1,6 +1,6 @@
 """Shared test setup: a real S3 server for the session, and the named characters.
 
-alice owns things, bob is another user, staff is staff (STYLE.md section 7).
+alice owns things, bob is another user, staff is staff.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.conf import settings as django_settings
 from django.core.files import storage as storage_module
 from django.utils.functional import empty
 
-from gallery import objectstore
+from devstack import objectstore
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -1,4 +1,4 @@
-"""The callback view, fed the recorded bodies of seed/callbacks over the test client."""
+"""The callback view, fed the recorded bodies of tests/data/callbacks over the test client."""
 
 from __future__ import annotations
 

@@ -19,7 +19,8 @@ from tests.helpers import DATA, Recorder, callback_body, png_bytes
 
 pytestmark = pytest.mark.django_db
 
-# A copy of seed/curated_prompts.json of the API document: position -> (Chinese prompt, English rendering)
+# The curated prompts of the API document (tests/data/curated_prompts.json):
+# position -> (Chinese prompt, English rendering)
 CURATED = {
     item["position"]: (item["prompt"], item["english"])
     for item in json.loads((DATA / "curated_prompts.json").read_text(encoding="utf-8"))

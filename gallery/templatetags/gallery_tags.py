@@ -1,5 +1,4 @@
 from django import template
-from django.utils.translation import get_language
 
 from .. import media
 
@@ -10,14 +9,6 @@ register = template.Library()
 def media_url(key: str) -> str:
     """A short-lived presigned URL for a private object."""
     return media.url(key)
-
-
-@register.simple_tag
-def localized_prompt(entry) -> str:
-    """The inspiration prompt in the visitor's language where a rendering exists."""
-    if (get_language() or "").startswith("en") and entry.prompt_en:
-        return entry.prompt_en
-    return entry.prompt_zh or entry.prompt_en
 
 
 @register.filter

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from gallery import objectstore
+from devstack import objectstore
 
 
 class Command(BaseCommand):

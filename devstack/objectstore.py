@@ -81,7 +81,12 @@ def write_identities(path: Path, access_key: str, secret_key: str) -> None:
 
 
 def start(data_dir: Path, ports: Ports, access_key: str, secret_key: str, log_file=None) -> subprocess.Popen:
-    """Start `weed server` with the flags the stack notes verified; returns at once."""
+    """Start `weed server` as a small, quiet, local S3; returns at once.
+
+    The flags: loopback only; no iceberg or lance listeners and no telemetry (weed turns them on
+    by default); small volumes with no cap on their number (the defaults allow 8 volumes of 30 GB,
+    so a test run soon has nowhere to write); no pause before stopping; and a fresh cluster state
+    at each start, since resuming an old one makes a restart wait for an election."""
     data_dir.mkdir(parents=True, exist_ok=True)
     identities = data_dir / "s3.json"
     write_identities(identities, access_key, secret_key)
@@ -124,7 +129,7 @@ def wait_until_ready(s3, bucket: str, timeout: float = 60.0, process: subprocess
     """Create the bucket and wait until a real put+get round trip works.
 
     The port answers 403 early and GETs fail with InternalError until the volume server has
-    registered, so only a real object round trip counts as ready (stack notes, pitfall 5).
+    registered, so only a real object round trip counts as ready.
     """
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from . import fetch, imaging, jobs, kinds, media
 from .callbacks import Callback, CallbackInvalid, from_body
 from .models import Image, Job, JobStatus
+from .retrying import Retry, backoff
 
 logger = logging.getLogger(__name__)
 
@@ -193,3 +194,23 @@ def attach_image(*, job_id: UUID | str, stored: StoredObjects, callback: Callbac
             return False
         jobs.succeed(job=job, duration=callback.duration)
         return True
+
+
+# The provider's image host is given this many tries; our own object store is retried with no
+# limit on the count (the picture is safe at the provider), at most every 5 minutes.
+INGEST_ATTEMPTS = 6
+INGEST_MAX_RETRY_INTERVAL = 300.0
+
+
+def retry_after(exc: IngestRetry, *, job_id: UUID | str, attempt: int) -> Retry | None:
+    """When to try an ingest again after `exc`, or None when the job has been failed (the
+    provider's host kept failing for INGEST_ATTEMPTS tries). Our own outage never fails a job:
+    it is logged as an error for the operator and retried."""
+    if exc.ours:
+        logger.error("object storage unavailable, ingest of %s waits (attempt %d): %s", job_id, attempt, exc)
+        return backoff(attempt, base=10, cap=INGEST_MAX_RETRY_INTERVAL)
+    if attempt >= INGEST_ATTEMPTS:
+        jobs.fail(job_id=job_id, reason=f"the result image could not be fetched: {exc}")
+        return None
+    logger.warning("ingest of %s will be retried: %s", job_id, exc)
+    return backoff(attempt, base=10)

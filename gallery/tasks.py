@@ -14,16 +14,11 @@ from django.utils import timezone, translation
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
-from . import ingest, jobs, media, provider, tokens
+from . import ingest, jobs, provider, submission
 from .models import Job, JobStatus
+from .retrying import Retry
 
 logger = logging.getLogger(__name__)
-
-# The provider fetches the source image itself, possibly after a wait in its queue (it drops
-# entries after ~30 minutes), so its presigned URL lives a little longer than that.
-SOURCE_URL_EXPIRY = 45 * 60
-INGEST_ATTEMPTS = 6  # for the provider's image host; our own store is retried without a count
-INGEST_MAX_RETRY_INTERVAL = 300.0
 
 
 def _in_english(func):
@@ -39,48 +34,24 @@ def _in_english(func):
     return wrapper
 
 
-def _retry_later(func: str, job_id: str, *, attempt: int, base: float, cap: float | None = None) -> None:
-    delay = base * (2 ** min(attempt - 1, 30))
-    if cap is not None:
-        delay = min(delay, cap)
+def _schedule_retry(func: str, job_id: str, retry: Retry) -> None:
     schedule(
         func,
         job_id,
-        attempt + 1,
-        name=f"{func}:{job_id}:{attempt + 1}",
+        retry.attempt + 1,
+        name=f"{func}:{job_id}:{retry.attempt + 1}",
         schedule_type=Schedule.ONCE,
-        next_run=timezone.now() + timedelta(seconds=delay),
+        next_run=timezone.now() + timedelta(seconds=retry.delay),
     )
 
 
 @_in_english
 def submit_job(job_id: str, attempt: int = 1) -> str:
-    """POST a queued job to the provider, at most once (see jobs.claim_for_submission)."""
-    job = jobs.claim_for_submission(job_id=job_id)
-    if job is None:
-        return "not claimed"
-    attempt = job.submit_attempts + 1
-    source_url = media.url(job.source_key, expire=SOURCE_URL_EXPIRY) if job.source_key else ""
-    payload = provider.build_payload(
-        kind=job.kind, params=job.params, notify_url=tokens.notify_url(job.id), source_url=source_url
-    )
-    try:
-        submission = provider.submit(kind=job.kind, payload=payload)
-    except provider.UnknownOutcome as exc:
-        jobs.record_unknown_outcome(job_id=job.id, reason=str(exc))
-        return "unknown outcome"
-    except provider.NotSent as exc:
-        if attempt >= settings.PROVIDER_SUBMIT_ATTEMPTS:
-            jobs.fail(job_id=job.id, reason=f"the image service is unavailable ({exc}); gave up after {attempt} tries")
-            return "gave up"
-        jobs.release_claim(job_id=job.id, attempts=attempt)
-        _retry_later("gallery.tasks.submit_job", str(job.id), attempt=attempt, base=settings.PROVIDER_BACKOFF_SECONDS)
-        return f"retry {attempt}"
-    except provider.PermanentError as exc:
-        jobs.fail(job_id=job.id, reason=str(exc))
-        return "refused"
-    jobs.mark_submitted(job_id=job.id, task_id=submission.task_id, response=submission.raw)
-    return "submitted"
+    """POST a queued job to the provider, at most once (the rules are gallery/submission.py's)."""
+    outcome = submission.submit(job_id=job_id)
+    if outcome.retry is not None:
+        _schedule_retry("gallery.tasks.submit_job", str(job_id), outcome.retry)
+    return outcome.result
 
 
 @_in_english
@@ -88,18 +59,10 @@ def ingest_result(job_id: str, attempt: int = 1) -> str:
     try:
         return ingest.ingest_result(job_id=job_id)
     except ingest.IngestRetry as exc:
-        if exc.ours:
-            # Our own object store is down: the picture is safe at the provider, so the job
-            # is never failed for it. Retried without a limit on the count, at most every
-            # INGEST_MAX_RETRY_INTERVAL seconds, with an error in the log for the operator.
-            logger.error("object storage unavailable, ingest of %s waits (attempt %d): %s", job_id, attempt, exc)
-            _retry_later("gallery.tasks.ingest_result", job_id, attempt=attempt, base=10, cap=INGEST_MAX_RETRY_INTERVAL)
-            return f"retry {attempt}"
-        if attempt >= INGEST_ATTEMPTS:
-            jobs.fail(job_id=job_id, reason=f"the result image could not be fetched: {exc}")
+        retry = ingest.retry_after(exc, job_id=job_id, attempt=attempt)
+        if retry is None:
             return "gave up"
-        logger.warning("ingest of %s will be retried: %s", job_id, exc)
-        _retry_later("gallery.tasks.ingest_result", job_id, attempt=attempt, base=10)
+        _schedule_retry("gallery.tasks.ingest_result", job_id, retry)
         return f"retry {attempt}"
 
 

@@ -284,7 +284,7 @@ def test_our_store_down_for_long_never_fails_the_job(alice, image_host, settings
     planned = Schedule.objects.filter(name=f"gallery.tasks.ingest_result:{job.id}:41").get()
     from django.utils import timezone
 
-    assert (planned.next_run - timezone.now()).total_seconds() <= tasks.INGEST_MAX_RETRY_INTERVAL + 5
+    assert (planned.next_run - timezone.now()).total_seconds() <= ingest.INGEST_MAX_RETRY_INTERVAL + 5
     assert tasks.ingest_result(str(job.id), 41) == "succeeded"
     assert credits.balance_of(alice) == 48
 

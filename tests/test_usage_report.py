@@ -277,3 +277,13 @@ def test_the_csv_defuses_spreadsheet_formulas(staff_client, fixture):
     today = datetime.now(TZ).date().isoformat()
     rows = _csv(staff_client, start=today, end=today, export="refunds")
     assert rows[1][6] == '\'=HYPERLINK("http://evil")'
+
+
+def test_the_date_fields_carry_iso_dates_in_chinese_too(staff_client):
+    """Fails before: in Chinese the fields carried 2026/11/03 (the localized format), which a
+    browser's date input cannot read, so it showed them empty and refused to submit."""
+    start, end = reports.default_range()
+    html = staff_client.get(reverse("usage_report"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'lang="zh-hans"' in html and 'type="date"' in html
+    assert f'value="{start.isoformat()}"' in html and f'value="{end.isoformat()}"' in html
+    assert start.strftime("%Y/%m/%d") not in html

@@ -18,9 +18,19 @@ from .. import reports, usage_charts
 from ..reports import GroupBy
 
 
+class IsoDateInput(forms.DateInput):
+    """A browser date picker. Its value is always ISO 8601 (YYYY-MM-DD), whatever the language:
+    the localized format (2026/11/03 in Chinese) is one a date input cannot read."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
 class UsageReportForm(forms.Form):
-    start = forms.DateField(label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=gettext_lazy("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=gettext_lazy("From"), widget=IsoDateInput())
+    end = forms.DateField(label=gettext_lazy("To"), widget=IsoDateInput())
     group_by = forms.ChoiceField(label=gettext_lazy("Group by"), choices=GroupBy.CHOICES)
 
     def clean(self):

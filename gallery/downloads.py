@@ -1,5 +1,6 @@
 """What leaves the site as a file: a picture's download name, its original as a PNG with its
-parameters, and zip archives of many pictures streamed as they are made."""
+parameters (made once, then kept in storage), and zip archives of many pictures streamed as
+they are made."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from . import imaging, media
 from .models import Image
 
 ZIP_CHUNK_BYTES = 256 * 1024
+PNG_CHUNK_BYTES = 256 * 1024
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,49 @@ def original_png(*, image: Image) -> bytes:
     """The stored original as a PNG with its parameters as text chunks ("parameters", A1111
     style, and "aigc" JSON), as other tools write them."""
     return imaging.png_with_parameters(media.read(image.original_key), params=image.params, extra=download_extra(image))
+
+
+@dataclass(frozen=True)
+class PngDownload:
+    """The downloadable PNG: its length, and its bytes as chunks (read from storage lazily)."""
+
+    size: int
+    chunks: Iterable[bytes]
+
+
+def png_download(*, image: Image) -> PngDownload:
+    """The picture's downloadable PNG, made from the original on the first download only.
+
+    Re-encoding a 3072x3072 original costs seconds of CPU, so the PNG is stored (key recorded in
+    `Image.download_key`) and later downloads stream the stored object. Nothing needs a lock:
+    two first downloads at once both make the same bytes, the conditional update records one
+    key, and the other copy is deleted. A recorded object that has gone missing is made again.
+    If the store refuses the upload, this download is still served from memory."""
+    if image.download_key:
+        stored_size = media.size(image.download_key)
+        if stored_size is not None:
+            return PngDownload(size=stored_size, chunks=media.iter_chunks(image.download_key, PNG_CHUNK_BYTES))
+    data = original_png(image=image)
+    try:
+        key = media.put(folder=f"images/{image.owner_id}", extension="png", data=data)
+    except Exception:
+        logger.warning("download of %s: the PNG could not be stored; made again next time", image.id, exc_info=True)
+        return PngDownload(size=len(data), chunks=[data])
+    recorded = Image.objects.filter(id=image.id, download_key=image.download_key).update(download_key=key)
+    if recorded:
+        image.download_key = key
+    else:
+        # Another download recorded its copy first, or the picture was deleted meanwhile (its
+        # deletion read no key of ours, so nothing else would ever remove this object).
+        _delete_quietly(key)
+    return PngDownload(size=len(data), chunks=[data])
+
+
+def _delete_quietly(key: str) -> None:
+    try:
+        media.delete([key])
+    except Exception:  # an unreferenced random key; the orphan sweep removes it later
+        logger.warning("download: could not remove the unrecorded copy %s", key, exc_info=True)
 
 
 # --- streamed zip ---

@@ -160,8 +160,8 @@ class DeleteResult:
 
 
 def delete_images(*, owner: AbstractBaseUser, images: Iterable[Image]) -> DeleteResult:
-    """Delete the owner's images: rows now, stored objects (original, preview, thumbnail) once
-    the transaction has committed.
+    """Delete the owner's images: rows now, stored objects (original, preview, thumbnail, the
+    downloadable PNG) once the transaction has committed.
 
     Pictures a running job still reads from are kept (the provider may not have fetched them
     yet) and counted in `kept_in_use`. Featured inspiration entries of a deleted image go with
@@ -180,7 +180,7 @@ def delete_images(*, owner: AbstractBaseUser, images: Iterable[Image]) -> Delete
         doomed = [row for row in rows if row.original_key not in busy]
         result.kept_in_use = len(rows) - len(doomed)
         for row in doomed:
-            result.keys.extend(key for key in (row.original_key, row.preview_key, row.thumb_key) if key)
+            result.keys.extend(row.stored_keys())
         doomed_ids = [row.id for row in doomed]
         InspirationEntry.objects.filter(image_id__in=doomed_ids, is_curated=False).delete()
         Image.objects.filter(id__in=doomed_ids).delete()

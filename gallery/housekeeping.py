@@ -15,7 +15,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from . import media
-from .models import Image, Job
+from .models import STORED_KEY_FIELDS, Image, Job
 
 PREFIXES = ("images/", "sources/")
 
@@ -28,7 +28,7 @@ class OrphanReport:
 
 def referenced_keys() -> set[str]:
     keys: set[str] = set()
-    for row in Image.objects.values_list("original_key", "thumb_key", "preview_key").iterator():
+    for row in Image.objects.values_list(*STORED_KEY_FIELDS).iterator():
         keys.update(key for key in row if key)
     keys.update(Job.objects.exclude(source_key="").values_list("source_key", flat=True).iterator())
     return keys

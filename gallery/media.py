@@ -48,6 +48,16 @@ def exists(key: str) -> bool:
     return bool(key) and default_storage.exists(key)
 
 
+def size(key: str) -> int | None:
+    """The stored object's size in bytes, or None when there is no such object."""
+    if not key:
+        return None
+    try:
+        return default_storage.size(key)
+    except FileNotFoundError:
+        return None
+
+
 def iter_objects(prefix: str):
     """(key, last_modified) of every object under a prefix, straight from the bucket."""
     for summary in default_storage.bucket.objects.filter(Prefix=prefix):

@@ -136,6 +136,10 @@ class ImageQuerySet(models.QuerySet):
         return self.public()
 
 
+# The Image columns that name objects in storage.
+STORED_KEY_FIELDS = ("original_key", "preview_key", "thumb_key", "download_key")
+
+
 class Image(models.Model):
     """A picture in a user's gallery, stored in object storage under random keys."""
 
@@ -154,6 +158,9 @@ class Image(models.Model):
     original_key = models.CharField(max_length=255)
     thumb_key = models.CharField(max_length=255, blank=True)
     preview_key = models.CharField(max_length=255, blank=True)
+    # The original as a PNG with its parameters (gallery/downloads.py), made on the first
+    # download and kept, so later downloads read it instead of re-encoding the original.
+    download_key = models.CharField(max_length=255, blank=True)
     # Who made the pixels, shown on the image page: "APISpace", "Offline engine (procedural)",
     # "Real-ESRGAN animevideov3 x4"...
     made_by = models.CharField(max_length=128, blank=True)
@@ -178,6 +185,11 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.id}"
+
+    def stored_keys(self) -> list[str]:
+        """Every object in storage that belongs to this picture (deletion, the orphan sweep and
+        check_invariants all read this list)."""
+        return [key for key in (getattr(self, field) for field in STORED_KEY_FIELDS) if key]
 
     @property
     def is_publicly_visible(self) -> bool:

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from gallery import jobs, media
+from gallery import downloads, jobs, media
 from gallery.housekeeping import sweep_orphans
 from tests.gallery_kit import stored_image
 from tests.helpers import png_bytes
@@ -43,3 +43,13 @@ def test_a_dry_run_deletes_nothing(alice, bucket_keys):
     report = sweep_orphans(older_than=timedelta(0), dry_run=True)
     assert orphan in report.deleted
     assert orphan in bucket_keys()
+
+
+def test_a_stored_download_png_is_referenced(alice, bucket_keys):
+    """Fails before the fix: the sweep knew only the original, preview and thumbnail keys, so a
+    day later it deleted every picture's stored download PNG."""
+    image = stored_image(alice)
+    b"".join(downloads.png_download(image=image).chunks)
+    report = sweep_orphans(older_than=timedelta(0))
+    assert image.download_key and image.download_key not in report.deleted
+    assert image.download_key in bucket_keys()

@@ -11,7 +11,9 @@ import requests
 from django.urls import reverse
 from PIL import Image as PILImage
 
-from gallery import albums, downloads, imaging, media
+from gallery import albums, downloads, galleries, imaging, media
+from gallery.management.commands.check_invariants import find_problems
+from gallery.models import Image
 from tests.gallery_kit import stored_image
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +30,7 @@ def test_the_png_download_carries_the_parameters(alice_client, alice):
     assert response["Content-Type"] == "image/png"
     assert response["Content-Disposition"].startswith("attachment;")
     assert ".png" in response["Content-Disposition"]
-    picture = PILImage.open(io.BytesIO(response.content))
+    picture = PILImage.open(io.BytesIO(body_of(response)))
     assert picture.format == "PNG" and picture.size == (64, 48)
     text = picture.text["parameters"]
     assert text.splitlines()[0] == "白色城堡，云海 a castle in the clouds"
@@ -41,9 +43,84 @@ def test_the_png_download_carries_the_parameters(alice_client, alice):
 
 def test_the_png_download_has_the_original_pixels(alice_client, alice):
     image = stored_image(alice, colour=(10, 200, 30))
-    downloaded = PILImage.open(io.BytesIO(alice_client.get(reverse("image_download", args=[image.id])).content))
+    downloaded = PILImage.open(io.BytesIO(body_of(alice_client.get(reverse("image_download", args=[image.id])))))
     original = PILImage.open(io.BytesIO(media.read(image.original_key)))
     assert downloaded.convert("RGB").tobytes() == original.convert("RGB").tobytes()
+
+
+def test_the_png_is_made_once_and_later_downloads_read_it_from_storage(alice_client, alice, bucket_keys):
+    """Fails before the fix: every download re-encoded the original, so with the original gone
+    from storage the second download broke."""
+    image = stored_image(alice, size=(96, 64))
+    expected = downloads.original_png(image=image)  # what a download has always contained
+    first = alice_client.get(reverse("image_download", args=[image.id]))
+    assert body_of(first) == expected and first["Content-Length"] == str(len(expected))
+    image.refresh_from_db()
+    assert image.download_key in bucket_keys(f"images/{alice.pk}/")
+    assert media.read(image.download_key) == expected
+    media.delete([image.original_key])
+    second = alice_client.get(reverse("image_download", args=[image.id]))
+    assert second.status_code == 200 and second.streaming
+    assert body_of(second) == expected
+    assert second["Content-Length"] == str(len(expected))
+    assert second["Content-Disposition"] == first["Content-Disposition"]
+    assert downloads.download_name(image, extension="png") in second["Content-Disposition"]
+
+
+def test_a_stored_png_that_has_gone_missing_is_made_again(alice_client, alice):
+    image = stored_image(alice)
+    alice_client.get(reverse("image_download", args=[image.id]))
+    image.refresh_from_db()
+    lost = image.download_key
+    media.delete([lost])
+    response = alice_client.get(reverse("image_download", args=[image.id]))
+    assert body_of(response) == downloads.original_png(image=image)
+    image.refresh_from_db()
+    assert image.download_key and image.download_key != lost
+    assert media.exists(image.download_key)
+
+
+def test_two_first_downloads_at_once_leave_one_stored_png(alice, bucket_keys):
+    image = stored_image(alice)
+    before = set(bucket_keys(f"images/{alice.pk}/"))
+    early, late = Image.objects.get(id=image.id), Image.objects.get(id=image.id)  # both see no key yet
+    first = b"".join(downloads.png_download(image=early).chunks)
+    second = b"".join(downloads.png_download(image=late).chunks)
+    assert first == second
+    image.refresh_from_db()
+    assert image.download_key == early.download_key
+    assert set(bucket_keys(f"images/{alice.pk}/")) - before == {image.download_key}
+
+
+def test_deleting_a_picture_deletes_its_stored_png(
+    alice_client, alice, bucket_keys, django_capture_on_commit_callbacks
+):
+    image = stored_image(alice)
+    alice_client.get(reverse("image_download", args=[image.id]))
+    image.refresh_from_db()
+    assert image.download_key in bucket_keys(f"images/{alice.pk}/")
+    with django_capture_on_commit_callbacks(execute=True):
+        result = galleries.delete_images(owner=alice, images=[image])
+    assert image.download_key in result.keys
+    assert not set(image.stored_keys()) & set(bucket_keys(f"images/{alice.pk}/"))
+
+
+def test_a_first_download_racing_the_deletion_leaves_no_object_behind(alice, bucket_keys):
+    image = stored_image(alice)
+    before = set(bucket_keys(f"images/{alice.pk}/"))
+    # The row goes while the PNG is being made (its stored objects go after that commit).
+    Image.objects.filter(id=image.id).delete()
+    assert b"".join(downloads.png_download(image=image).chunks) == downloads.original_png(image=image)
+    assert set(bucket_keys(f"images/{alice.pk}/")) == before
+
+
+def test_check_invariants_knows_the_stored_png(alice_client, alice):
+    image = stored_image(alice)
+    alice_client.get(reverse("image_download", args=[image.id]))
+    image.refresh_from_db()
+    assert not [p for p in find_problems(check_storage=True)[0] if str(image.id) in p]
+    media.delete([image.download_key])
+    assert f"image {image.id}: {image.download_key} missing from storage" in find_problems(check_storage=True)[0]
 
 
 def test_anybody_may_download_a_public_picture(client, alice):

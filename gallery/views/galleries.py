@@ -128,10 +128,12 @@ def image_media(request: HttpRequest, image_id: UUID, variant: str) -> HttpRespo
 
 @require_GET
 def image_download(request: HttpRequest, image_id: UUID) -> HttpResponse:
-    """The original as a PNG with its generation parameters embedded (text chunks)."""
+    """The original as a PNG with its generation parameters embedded (text chunks), made on the
+    first download and streamed from storage after that."""
     image = get_visible_image(request, image_id)
-    data = downloads.original_png(image=image)
-    response = HttpResponse(data, content_type="image/png")
+    download = downloads.png_download(image=image)
+    response = StreamingHttpResponse(download.chunks, content_type="image/png")
+    response["Content-Length"] = str(download.size)
     response["Content-Disposition"] = content_disposition_header(True, downloads.download_name(image, extension="png"))
     response["Cache-Control"] = "private, no-store"
     return response

@@ -14,7 +14,7 @@ from django.db.models import Count, Q, Sum
 
 from gallery import media
 from gallery.jobs import REFUNDED_STATUSES
-from gallery.models import CreditAccount, CreditTransaction, Image, Job, JobStatus
+from gallery.models import STORED_KEY_FIELDS, CreditAccount, CreditTransaction, Image, Job, JobStatus
 
 
 def find_problems(*, check_storage: bool = True) -> tuple[list[str], dict]:
@@ -44,9 +44,9 @@ def find_problems(*, check_storage: bool = True) -> tuple[list[str], dict]:
         if job.status in (JobStatus.FAILED, JobStatus.UNSAFE) and Image.objects.filter(job_id=job.id).exists():
             problems.append(f"job {job.id}: {job.status} but has an image")
     if check_storage:
-        for image in Image.objects.only("id", "original_key", "thumb_key", "preview_key"):
-            for key in (image.original_key, image.thumb_key, image.preview_key):
-                if key and not media.exists(key):
+        for image in Image.objects.only("id", *STORED_KEY_FIELDS):
+            for key in image.stored_keys():
+                if not media.exists(key):
                     problems.append(f"image {image.id}: {key} missing from storage")
     counts = {
         "jobs": dict(Job.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")),

@@ -8,6 +8,8 @@ variables. Grouped by concern; each group says which variables it reads.
 from __future__ import annotations
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -96,6 +98,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_q",
+    "axes",
     "gallery",
     "devstack",  # only `manage.py objectstore`: the embedded S3 server for development
 ]
@@ -111,6 +114,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during the view into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "aigc_site.urls"
@@ -377,6 +382,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes checks every log-in (the site's form and the admin's alike) before the password is
+# looked at; then Django's own backend checks the password.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 DEMO_STAFF_USERNAME = env_str("DEMO_STAFF_USERNAME", "demo")
 DEMO_STAFF_PASSWORD = env_str("DEMO_STAFF_PASSWORD", "demo-pass-2026")
 
@@ -387,6 +395,75 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
+
+# --- abuse protection: log-in lockout (django-axes), sign-up rate per address, e-mail check ---
+
+# How many reverse proxies stand in front of the site and append to X-Forwarded-For (see
+# gallery/clientip.py). 0: the header is ignored and REMOTE_ADDR is the client's address. Behind
+# one nginx it is 1; set it too high and a visitor can choose their own address by sending the header.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+AXES_CLIENT_IP_CALLABLE = "gallery.clientip.client_ip"
+# After AXES_FAILURE_LIMIT wrong passwords for one user name from one address, that pair is
+# refused for AXES_COOLOFF_MINUTES; a try while locked starts the wait again, and a good log-in
+# clears the count. The lock is on the pair, not on the user name alone (anyone could then lock
+# anyone out by typing their name) nor on the address alone (a campus or a mobile carrier puts
+# thousands of people behind one address, and a site behind a proxy with TRUSTED_PROXY_COUNT
+# unset sees everyone at the proxy's address). The price: guesses spread over many addresses are
+# slowed per address only.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("AXES_COOLOFF_MINUTES", 15))
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME <= timedelta(0):
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT must be at least 1 and AXES_COOLOFF_MINUTES above 0")
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Attempts are kept in the database (axes' default handler), so every gunicorn process and
+# every machine sees the same counts whatever the cache is.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_CALLABLE = "gallery.views.accounts.locked_out"
+
+
+_RATE_UNITS = {"s": 1, "second": 1, "m": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """A rate such as "5/hour" or "20/6h" from NAME, as (how many, per how many seconds)."""
+    raw = env_str(name, default)
+    found = re.fullmatch(r"\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*", raw.lower())
+    if not found or found.group(3) not in _RATE_UNITS or int(found.group(1)) < 1 or found.group(2)[:1] == "0":
+        raise ImproperlyConfigured(f"{name} must be a rate such as 5/hour or 20/6h, got {raw!r}")
+    return int(found.group(1)), int(found.group(2) or 1) * _RATE_UNITS[found.group(3)]
+
+
+# At most this many accounts are made from one address per window (gallery/signups.py counts
+# them in a database table, so every web process shares the count whatever the cache is).
+SIGNUP_RATE_PER_IP = env_rate("SIGNUP_RATE_PER_IP", "5/hour")
+# "required": the sign-up form asks for an e-mail address and the welcome credits
+# (CREDITS_SIGNUP_GRANT) are granted when the link mailed to it is opened, once per account and
+# per address; the account can log in before that. "none": granted at sign-up.
+SIGNUP_EMAIL_VERIFICATION = env_str("SIGNUP_EMAIL_VERIFICATION", "none")
+if SIGNUP_EMAIL_VERIFICATION not in {"none", "required"}:
+    raise ImproperlyConfigured(f"SIGNUP_EMAIL_VERIFICATION must be none or required, got {SIGNUP_EMAIL_VERIFICATION!r}")
+SIGNUP_VERIFICATION_DAYS = env_int("SIGNUP_VERIFICATION_DAYS", 3)
+
+# --- e-mail: Django's SMTP backend (the verification links) ---
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+# Mail from Django's placeholder sender is dropped or binned by most receivers: a production site
+# that depends on its mail arriving names a real sender.
+if SIGNUP_EMAIL_VERIFICATION == "required" and not DEBUG and DEFAULT_FROM_EMAIL == "webmaster@localhost":
+    raise ImproperlyConfigured(
+        "DEFAULT_FROM_EMAIL must be set when SIGNUP_EMAIL_VERIFICATION=required and DEBUG is off"
+    )
 
 # --- security: production values whenever DEBUG is off ---
 

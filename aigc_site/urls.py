@@ -18,6 +18,8 @@ urlpatterns = [
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("accounts/profile/", accounts.profile, name="profile"),
+    path("accounts/verify/<str:token>/", accounts.verify_email, name="verify_email"),
+    path("accounts/verify-again/", accounts.resend_verification, name="resend_verification"),
     # jobs
     path("jobs/", jobs.job_list, name="job_list"),
     path("jobs/new/<slug:kind>/", jobs.new_job, name="new_job"),

@@ -139,10 +139,21 @@ def _audit_staff_move(row: CreditTransaction, *, action: audit.Action) -> None:
 
 
 def grant_signup_credits(*, user: AbstractBaseUser) -> CreditTransaction | None:
+    """The welcome credits, at most once per account (a verification link opened twice, or two
+    tabs at once, grant once: the check runs under the account lock, and a database constraint
+    holds it too). None when nothing was granted."""
     amount = settings.CREDITS_SIGNUP_GRANT
     if amount <= 0:
         return None
-    return grant(user=user, amount=amount, code=Reason.SIGNUP)
+    with transaction.atomic():
+        lock_account(user=user)
+        if has_signup_grant(user=user):
+            return None
+        return grant(user=user, amount=amount, code=Reason.SIGNUP)
+
+
+def has_signup_grant(*, user: AbstractBaseUser) -> bool:
+    return CreditTransaction.objects.filter(user=user, reason_code=Reason.SIGNUP).exists()
 
 
 def top_up_daily(*, user: AbstractBaseUser) -> CreditTransaction | None:

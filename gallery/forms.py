@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
+from . import signups
 from .models import Image
 
 PROMPT_MAX_LENGTH = 1000
@@ -57,6 +58,19 @@ class SignupForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username", "email")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if signups.verification_required():
+            self.fields["email"].required = True
+            self.fields["email"].label = _("Email")
+            self.fields["email"].help_text = _("We mail you a link: open it to receive your welcome credits.")
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data.get("email", "")
+        if email and signups.verification_required() and signups.email_in_use(email):
+            raise forms.ValidationError(_("An account already uses this e-mail address."))
+        return email
 
 
 class ProfileForm(forms.ModelForm):

@@ -310,6 +310,9 @@ class CreditTransaction(models.Model):
             models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_non_negative"),
             models.UniqueConstraint(fields=["job"], condition=Q(kind="debit"), name="ledger_one_debit_per_job"),
             models.UniqueConstraint(fields=["job"], condition=Q(kind="refund"), name="ledger_one_refund_per_job"),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(reason_code="signup"), name="ledger_one_signup_grant_per_user"
+            ),
             models.CheckConstraint(
                 condition=(
                     Q(kind="debit", amount__lt=0, job__isnull=False)
@@ -333,6 +336,17 @@ class CreditTransaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount:+d} → {self.balance_after}"
+
+
+class SignupAttempt(models.Model):
+    """One sign-up from one address, counted by gallery.signups for SIGNUP_RATE_PER_IP; rows
+    older than the window are deleted as new ones come."""
+
+    ip = models.GenericIPAddressField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["ip", "created_at"], name="signup_attempt_ip_recent")]
 
 
 # --- moderation and audit ---

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = (
     "import django, json; django.setup(); from django.conf import settings as s; "
@@ -256,3 +258,66 @@ def test_with_debug_off_an_engine_allowance_without_a_port_is_refused():
         **PRODUCTION, ENGINE_TOKEN="a-long-random-engine-secret", ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED="10.0.0.5"
     )
     assert "ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED entries must be host:port" in stderr
+
+
+ABUSE_PROBE = (
+    "import django, json; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'rate': s.SIGNUP_RATE_PER_IP, 'limit': s.AXES_FAILURE_LIMIT, "
+    "'cooloff': s.AXES_COOLOFF_TIME.total_seconds(), 'proxies': s.TRUSTED_PROXY_COUNT, "
+    "'verification': s.SIGNUP_EMAIL_VERIFICATION, 'backends': s.AUTHENTICATION_BACKENDS, "
+    "'last_middleware': s.MIDDLEWARE[-1], 'email': [s.EMAIL_HOST, s.EMAIL_PORT]}))"
+)
+
+
+def _abuse_settings(**extra: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", ABUSE_PROBE], cwd=ROOT, env=_clean_env(**extra), capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_abuse_protection_reads_the_environment_with_safe_defaults():
+    """Fails before the change: there was no lockout, no sign-up rate and no e-mail settings."""
+    defaults = _abuse_settings()
+    assert defaults["rate"] == [5, 3600]
+    assert (defaults["limit"], defaults["cooloff"], defaults["proxies"]) == (5, 900, 0)
+    assert defaults["verification"] == "none"
+    assert defaults["backends"][0] == "axes.backends.AxesStandaloneBackend"
+    assert defaults["last_middleware"] == "axes.middleware.AxesMiddleware"
+    configured = _abuse_settings(
+        SIGNUP_RATE_PER_IP="20/6h",
+        AXES_FAILURE_LIMIT="3",
+        AXES_COOLOFF_MINUTES="30",
+        TRUSTED_PROXY_COUNT="1",
+        SIGNUP_EMAIL_VERIFICATION="required",
+        EMAIL_HOST="smtp.example.com",
+        EMAIL_PORT="587",
+    )
+    assert configured["rate"] == [20, 6 * 3600]
+    assert (configured["limit"], configured["cooloff"], configured["proxies"]) == (3, 1800, 1)
+    assert configured["verification"] == "required"
+    assert configured["email"] == ["smtp.example.com", 587]
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"SIGNUP_RATE_PER_IP": "5 a week"}, "SIGNUP_RATE_PER_IP must be a rate"),
+        ({"SIGNUP_RATE_PER_IP": "0/hour"}, "SIGNUP_RATE_PER_IP must be a rate"),
+        ({"SIGNUP_EMAIL_VERIFICATION": "maybe"}, "SIGNUP_EMAIL_VERIFICATION must be none or required"),
+        ({"AXES_FAILURE_LIMIT": "0"}, "AXES_FAILURE_LIMIT must be at least 1"),
+        ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT must be 0 or more"),
+    ],
+)
+def test_malformed_abuse_settings_are_refused(variables, message):
+    """Fails before the change: the settings did not exist."""
+    assert message in _refusal(**variables)
+
+
+def test_with_debug_off_verification_needs_a_real_sender():
+    """Fails before the change: there was no verification mail. Django's placeholder sender
+    (webmaster@localhost) is binned by most mail servers, so a production site refuses it."""
+    production = {**PRODUCTION, "ENGINE_TOKEN": "a-long-random-engine-secret", "SIGNUP_EMAIL_VERIFICATION": "required"}
+    assert "DEFAULT_FROM_EMAIL must be set" in _refusal(**production)
+    assert _abuse_settings(**production, DEFAULT_FROM_EMAIL="noreply@aigc.example.com")["verification"] == "required"

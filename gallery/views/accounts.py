@@ -1,7 +1,9 @@
-"""Sign-up and the profile page; log in/out and password change are Django's own views."""
+"""Sign-up, e-mail verification, the lockout page and the profile page; log in/out and password
+change are Django's own views (django-axes guards the log-ins)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -9,9 +11,12 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from .. import credits
+from .. import credits, signups
+from ..clientip import client_ip
 from ..forms import ProfileForm, SignupForm
 from ..models import CreditTransaction, Image, Job
 from .navigation import safe_next
@@ -20,20 +25,65 @@ from .navigation import safe_next
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
-    if request.method == "POST":
-        form = SignupForm(request.POST)
-        if form.is_valid():
-            with transaction.atomic():
-                user = form.save()
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            signups.admit(ip=client_ip(request))
+        except signups.TooManySignups as refused:
+            form.add_error(None, str(refused))
+            return render(request, "registration/signup.html", {"form": form}, status=429)
+        with transaction.atomic():
+            user = form.save()
+            if not signups.verification_required():
                 credits.grant_signup_credits(user=user)
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        if not signups.verification_required():
             messages.success(
                 request, _("Welcome! You have %(n)d credits to start with.") % {"n": credits.balance_of(user)}
             )
-            return redirect(safe_next(request, reverse("home")))
-    else:
-        form = SignupForm()
+        else:
+            _send_verification(request, user)
+        return redirect(safe_next(request, reverse("home")))
     return render(request, "registration/signup.html", {"form": form})
+
+
+def _send_verification(request: HttpRequest, user) -> None:
+    if signups.send_verification(user=user):
+        messages.info(
+            request,
+            _("We sent a link to %(email)s: open it to receive your %(n)d welcome credits.")
+            % {"email": user.email, "n": settings.CREDITS_SIGNUP_GRANT},
+        )
+    else:
+        messages.warning(
+            request, _("We could not send the e-mail just now. Ask for it again on your profile page in a while.")
+        )
+
+
+def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    """The mailed link: grants the welcome credits the first time it is opened. A GET, because
+    that is what a mail client opens; opening it again (or a mail scanner opening it first)
+    changes nothing."""
+    try:
+        user, granted = signups.verify(token=token)
+    except signups.InvalidLink as refused:
+        return render(request, "registration/verify_email.html", {"error": str(refused)}, status=400)
+    return render(request, "registration/verify_email.html", {"verified_user": user, "granted": granted})
+
+
+@login_required
+@require_POST
+def resend_verification(request: HttpRequest) -> HttpResponse:
+    if signups.awaits_verification(user=request.user) and request.user.email:
+        _send_verification(request, request.user)
+    return redirect("profile")
+
+
+def locked_out(request: HttpRequest, original_response: HttpResponse | None = None, credentials=None) -> HttpResponse:
+    """django-axes' lockout answer (AXES_LOCKOUT_CALLABLE), for the site's log-in and the admin's.
+    Every try while locked starts the cool-off again, so the lock ends one cool-off from now."""
+    retry_at = timezone.now() + settings.AXES_COOLOFF_TIME
+    return render(request, "registration/lockout.html", {"retry_at": retry_at}, status=429)
 
 
 @login_required
@@ -51,5 +101,6 @@ def profile(request: HttpRequest) -> HttpResponse:
         "images": Image.objects.filter(owner=request.user).count(),
         "balance": credits.balance_of(request.user),
         "recent_credits": CreditTransaction.objects.filter(user=request.user)[:5],
+        "awaits_verification": bool(request.user.email) and signups.awaits_verification(user=request.user),
     }
     return render(request, "registration/profile.html", {"form": form, **stats})

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gallery', '0007_reason_codes_and_audit_subjects'),
+        ('gallery', '0008_image_download_key'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -20,7 +20,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from . import audit, credits, jobs, reuse
+from . import audit, credits, forms, jobs, reuse
 from .models import ACTIVE_STATUSES, Image, InspirationEntry, Job, JobKind, JobStatus, Tag, publicly_visible
 
 SYSTEM_USERNAME = "inspiration"
@@ -28,17 +28,8 @@ SYSTEM_USERNAME = "inspiration"
 FEATURED_POSITION = 1000
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
-# What the curated pictures are rendered with: the form's defaults and a fixed seed per entry,
-# so a re-render after a lost picture looks the same.
-RENDER_PARAMS: dict[str, Any] = {
-    "negative_prompt": "",
-    "w": 512,
-    "h": 512,
-    "num_steps": 20,
-    "guidance_scale": 7.5,
-    "sampler": "k_euler",
-    "version": "dreamlike_v1",
-}
+# The curated pictures are rendered with the text-to-image form's defaults and a fixed seed per
+# entry, so a re-render after a lost picture looks the same.
 RENDER_SEED_BASE = 20240000
 
 
@@ -284,7 +275,9 @@ def request_renders(*, user: AbstractBaseUser) -> RenderReport:
                 jobs.create_job(
                     owner=user,
                     kind=JobKind.TXT2IMG,
-                    params={"text": entry.prompt_zh, **RENDER_PARAMS, "seed": RENDER_SEED_BASE + entry.position},
+                    params=forms.default_params(
+                        forms.Txt2ImgForm, prompt=entry.prompt_zh, seed=RENDER_SEED_BASE + entry.position
+                    ),
                     prompt=entry.prompt_zh,
                 )
                 report.created += 1

@@ -154,3 +154,19 @@ def stack(s3_server):
     running = Stack(s3_server).start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def image_host(settings):
+    """A local stand-in for the provider's image host, allowed by ingest's SSRF guard: a good
+    512x512 PNG, a small one, a file that is not an image, and a host that is busy (503)."""
+    from tests.helpers import Recorder, png_bytes
+
+    with Recorder() as recorder:
+        settings.INGEST_ALLOWED_HOSTS = ["127.0.0.1"]
+        settings.INGEST_PRIVATE_HOSTS_ALLOWED = ["127.0.0.1"]
+        recorder.routes["/result.png"] = lambda h, b: (200, {"Content-Type": "image/png"}, png_bytes((512, 512)))
+        recorder.routes["/late.png"] = lambda h, b: (200, {"Content-Type": "image/png"}, png_bytes((96, 96)))
+        recorder.routes["/not-image.png"] = lambda h, b: (200, {"Content-Type": "image/png"}, b"PK\x03\x04 not a png")
+        recorder.routes["/busy.png"] = lambda h, b: (503, {}, b"")
+        yield recorder

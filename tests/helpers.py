@@ -18,19 +18,10 @@ def callback_body(name: str) -> dict:
 
 
 def txt2img_form(prompt: str, **overrides) -> dict:
-    """What a person submits on the text-to-image form (the defaults of the form)."""
-    return {
-        "prompt": prompt,
-        "negative_prompt": "",
-        "width": 512,
-        "height": 512,
-        "steps": 20,
-        "guidance_scale": 7.5,
-        "sampler": "k_euler",
-        "seed": 7,
-        "version": "dreamlike_v1",
-        **overrides,
-    }
+    """What a person submits on the text-to-image form: its defaults, a prompt and a fixed seed."""
+    from gallery.forms import Txt2ImgForm, default_data
+
+    return default_data(Txt2ImgForm, prompt=prompt, negative_prompt="", seed=7, **overrides)
 
 
 def png_bytes(size: tuple[int, int] = (64, 64), colour: tuple[int, int, int] = (200, 40, 60)) -> bytes:

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from gallery import credits, jobs, moderation
 from gallery.models import AuditEntry, CreditAccount, CreditTransaction, Image, Job, JobStatus, Report, SensitiveWord
-from tests.gallery_kit import image_row
+from tests.factories import image_row, make_job
 from tests.helpers import callback_body
 
 pytestmark = pytest.mark.django_db
@@ -23,15 +23,8 @@ def staff_client(client, staff):
     return client
 
 
-def _job(owner, prompt: str = "Roses", task_id: str | None = None) -> Job:
-    job = jobs.create_job(owner=owner, kind="txt2img", params={"text": prompt, "w": 512, "h": 512}, prompt=prompt)
-    if task_id:
-        job = jobs.mark_submitted(job_id=job.id, task_id=task_id, response={"uid": task_id})
-    return job
-
-
 def _failed(owner, prompt: str = "Roses") -> Job:
-    job = _job(owner, prompt, task_id=f"t-{prompt}")
+    job = make_job(owner, prompt, task_id=f"t-{prompt}")
     body = callback_body("failure-while-running")
     jobs.record_callback(job_id=job.id, body=body, success=False, safe=None)
     return jobs.fail(job_id=job.id, reason="txt2img.sd -> start -> run_algorithm : RuntimeError: out of memory")
@@ -98,7 +91,7 @@ def test_a_user_who_is_not_staff_cannot_run_an_action(alice_client, alice):
 
 def test_staff_can_filter_and_search_jobs(staff_client, alice, bob):
     failed = _failed(alice, prompt="a lighthouse")
-    other = _job(bob, prompt="a fox", task_id="provider-task-xyz")
+    other = make_job(bob, prompt="a fox", task_id="provider-task-xyz")
     url = reverse(CHANGELIST)
 
     def ids(query: str) -> set:
@@ -130,13 +123,13 @@ def test_a_job_page_shows_the_raw_params_response_and_callbacks_read_only(staff_
 
 
 def test_jobs_cannot_be_added_or_deleted_in_the_admin(staff_client, alice):
-    job = _job(alice)
+    job = make_job(alice)
     assert staff_client.get(reverse("admin:gallery_job_add")).status_code == 403
     assert staff_client.get(reverse("admin:gallery_job_delete", args=[job.pk])).status_code == 403
 
 
 def test_refund_with_reason_asks_for_the_reason_first(staff_client, alice):
-    job = _job(alice, task_id="t1")
+    job = make_job(alice, task_id="t1")
     response = _action(staff_client, reverse(CHANGELIST), "refund_with_reason", [job])
     assert response.status_code == 200
     assert 'name="reason"' in response.content.decode()
@@ -146,7 +139,7 @@ def test_refund_with_reason_asks_for_the_reason_first(staff_client, alice):
 
 
 def test_refund_with_reason_refunds_once_and_records_the_staff_member(staff_client, staff, alice):
-    job = _job(alice, task_id="t1")
+    job = make_job(alice, task_id="t1")
     url = reverse(CHANGELIST)
     response = _action(staff_client, url, "refund_with_reason", [job], apply="yes", reason="the result was blank")
     assert "Refunded 1 job." in _messages(response)
@@ -197,7 +190,7 @@ def test_retry_makes_one_new_job_charged_once(staff_client, staff, alice):
 
 
 def test_retry_refuses_a_job_that_did_not_fail(staff_client, alice):
-    job = _job(alice, task_id="t1")
+    job = make_job(alice, task_id="t1")
     response = _action(staff_client, reverse(CHANGELIST), "retry", [job], apply="yes")
     assert any("Only a failed or timed-out job" in message for message in _messages(response))
     assert Job.objects.count() == 1
@@ -342,7 +335,7 @@ def test_images_can_be_searched_filtered_and_hidden(staff_client, staff, bob):
 
 
 def test_the_audit_trail_is_read_only_and_lists_staff_actions(staff_client, staff, alice):
-    job = _job(alice, task_id="t1")
+    job = make_job(alice, task_id="t1")
     credits.refund_by_staff(job=job, reason="manual", actor=staff)
     response = staff_client.get(reverse("admin:gallery_auditentry_changelist") + "?action=job.refunded_manually")
     assert [entry.actor for entry in response.context["cl"].result_list] == [staff]

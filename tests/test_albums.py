@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from gallery import albums
 from gallery.models import Album, AlbumItem, Image
-from tests.gallery_kit import image_row
+from tests.factories import image_row
 
 pytestmark = pytest.mark.django_db
 

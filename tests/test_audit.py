@@ -12,14 +12,11 @@ from django.urls import reverse
 
 from gallery import audit, credits, jobs, moderation
 from gallery.models import AuditEntry, Job, JobStatus
+from tests.factories import image_row, make_job
 
 pytestmark = pytest.mark.django_db
 
 GALLERY = Path(__file__).resolve().parent.parent / "gallery"
-
-
-def _job(owner, prompt: str = "Roses") -> Job:
-    return jobs.create_job(owner=owner, kind="txt2img", params={"text": prompt, "w": 512, "h": 512}, prompt=prompt)
 
 
 def test_only_the_audit_module_writes_audit_entries():
@@ -37,7 +34,7 @@ def test_only_the_audit_module_writes_audit_entries():
 
 
 def test_an_entry_names_its_subject_and_keeps_the_job_link(alice, staff):
-    job = _job(alice)
+    job = make_job(alice)
     entry = audit.record(staff, audit.Action.JOB_RETRIED, job, new_job=job.id)
     assert (entry.subject_type, entry.subject_id, entry.job_id) == ("gallery.job", str(job.id), job.id)
     assert entry.data == {"new_job": str(job.id)}  # a UUID is stored as its text
@@ -47,7 +44,6 @@ def test_an_entry_names_its_subject_and_keeps_the_job_link(alice, staff):
 
 def test_a_hidden_picture_is_the_subject_of_its_entry(alice, staff):
     """Fails before: image.hidden entries had no subject, only {"image": id} in their data."""
-    from tests.gallery_kit import image_row
 
     image = image_row(alice, is_public=True)
     assert moderation.set_image_hidden(image=image, hidden=True, staff=staff)
@@ -64,7 +60,7 @@ def test_an_unknown_action_is_refused_by_the_writer_and_the_database(staff):
 
 
 def test_a_refund_is_coded_by_the_status_the_job_ended_in(alice, staff):
-    failed, unsafe, late, kept = (_job(alice, prompt=p) for p in ("a", "b", "c", "d"))
+    failed, unsafe, late, kept = (make_job(alice, prompt=p) for p in ("a", "b", "c", "d"))
     for job in (unsafe, late):
         jobs.mark_submitted(job_id=job.id, task_id=f"task-{job.id}", response={})
     jobs.fail(job_id=failed.id, reason="out of memory")
@@ -83,7 +79,7 @@ def test_a_refund_is_coded_by_the_status_the_job_ended_in(alice, staff):
 def test_the_history_titles_come_from_the_codes_not_from_the_jobs_status_now(alice_client, alice):
     """Fails before: the title was made from the job's current status, so a job that timed out
     (refunded) and whose picture then arrived read "Refund — Succeeded"."""
-    late = _job(alice, prompt="a late lighthouse")
+    late = make_job(alice, prompt="a late lighthouse")
     jobs.mark_submitted(job_id=late.id, task_id="task-late", response={})
     jobs.time_out(job_id=late.id)
     Job.objects.filter(id=late.id).update(status=JobStatus.SUCCEEDED)  # the picture arrived after all

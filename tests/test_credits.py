@@ -9,14 +9,11 @@ from django.urls import reverse
 
 from gallery import credits, jobs
 from gallery.models import AuditEntry, CreditAccount, CreditTransaction, Job
+from tests.factories import make_job
 
 pytestmark = pytest.mark.django_db
 
 PARAMS = {"text": "Roses", "w": 512, "h": 512}
-
-
-def _job(owner, prompt: str = "Roses") -> Job:
-    return jobs.create_job(owner=owner, kind="txt2img", params={**PARAMS, "text": prompt}, prompt=prompt)
 
 
 # --- the ledger ---
@@ -24,7 +21,7 @@ def _job(owner, prompt: str = "Roses") -> Job:
 
 def test_it_debits_a_job_once_when_creating_it(alice, settings):
     settings.CREDIT_COSTS = {**settings.CREDIT_COSTS, "txt2img": 3}
-    job = _job(alice)
+    job = make_job(alice)
     debit = CreditTransaction.objects.get(job=job)
     assert (debit.kind, debit.amount, debit.balance_after, debit.is_automatic) == ("debit", -3, 47, True)
     assert credits.balance_of(alice) == credits.ledger_total(alice) == 47
@@ -33,7 +30,7 @@ def test_it_debits_a_job_once_when_creating_it(alice, settings):
 def test_it_refuses_a_job_it_cannot_pay_for_and_creates_nothing(make_user):
     poor = make_user("poor", credits_amount=1)
     with pytest.raises(credits.InsufficientCredits) as info:
-        _job(poor)
+        make_job(poor)
     assert "costs 2 credits and you have 1" in str(info.value)
     assert not Job.objects.filter(owner=poor).exists()
     assert list(CreditTransaction.objects.filter(user=poor).values_list("kind", flat=True)) == ["grant"]
@@ -46,7 +43,7 @@ def test_the_database_refuses_a_negative_balance(alice):
 
 
 def test_the_database_refuses_a_second_debit_for_a_job(alice):
-    job = _job(alice)
+    job = make_job(alice)
     with pytest.raises(IntegrityError), transaction.atomic():
         CreditTransaction.objects.create(
             user=alice, kind="debit", reason_code="job_charge", amount=-2, balance_after=46, job=job
@@ -54,7 +51,7 @@ def test_the_database_refuses_a_second_debit_for_a_job(alice):
 
 
 def test_the_database_refuses_a_second_refund_for_a_job(alice):
-    job = _job(alice)
+    job = make_job(alice)
     credits.refund_job(job=job, code=credits.Reason.JOB_FAILED, reason="test")
     with pytest.raises(IntegrityError), transaction.atomic():
         CreditTransaction.objects.create(
@@ -70,7 +67,7 @@ CODE_OF_KIND = {"debit": "job_charge", "refund": "job_failed", "grant": "system_
     [("debit", 2, True), ("refund", -2, True), ("grant", -5, False), ("debit", -2, False)],
 )
 def test_the_database_refuses_an_amount_whose_sign_does_not_match_its_kind(alice, kind, amount, with_job):
-    job = _job(alice, prompt="other") if with_job else None
+    job = make_job(alice, prompt="other") if with_job else None
     with pytest.raises(IntegrityError), transaction.atomic():
         CreditTransaction.objects.create(
             user=alice, kind=kind, reason_code=CODE_OF_KIND[kind], amount=amount, balance_after=10, job=job
@@ -83,7 +80,7 @@ def test_the_database_refuses_an_amount_whose_sign_does_not_match_its_kind(alice
 )
 def test_the_database_refuses_a_reason_code_that_does_not_fit_the_kind(alice, kind, code, amount):
     """Fails before reason codes existed (the column did not)."""
-    job = _job(alice, prompt="coded")
+    job = make_job(alice, prompt="coded")
     with pytest.raises(IntegrityError), transaction.atomic():
         CreditTransaction.objects.create(
             user=alice, kind=kind, reason_code=code, amount=amount, balance_after=60, job=job
@@ -92,7 +89,7 @@ def test_the_database_refuses_a_reason_code_that_does_not_fit_the_kind(alice, ki
 
 def test_a_refund_gives_back_exactly_what_was_debited(alice, settings):
     settings.CREDIT_COSTS = {**settings.CREDIT_COSTS, "txt2img": 5}
-    job = _job(alice)
+    job = make_job(alice)
     settings.CREDIT_COSTS = {**settings.CREDIT_COSTS, "txt2img": 1}  # the price changed since
     result = credits.refund_job(job=job, code=credits.Reason.JOB_FAILED)
     assert result.created and result.transaction.amount == 5
@@ -154,9 +151,9 @@ def test_the_history_needs_a_login(client):
 
 
 def test_the_history_shows_each_refund_with_its_reason_and_a_link_to_the_job(alice_client, alice, staff):
-    failed = _job(alice, prompt="a lighthouse at dusk")
+    failed = make_job(alice, prompt="a lighthouse at dusk")
     jobs.fail(job_id=failed.id, reason="the provider ran out of memory")
-    kept = _job(alice, prompt="a fox in the snow")
+    kept = make_job(alice, prompt="a fox in the snow")
     credits.refund_by_staff(job=kept, reason="blurry result, sorry", actor=staff)
     response = alice_client.get(reverse("credit_history"))
     html = response.content.decode()
@@ -172,14 +169,14 @@ def test_the_history_shows_each_refund_with_its_reason_and_a_link_to_the_job(ali
 
 
 def test_the_history_shows_only_the_users_own_rows(alice_client, alice, bob):
-    _job(bob, prompt="bob's secret castle")
+    make_job(bob, prompt="bob's secret castle")
     html = alice_client.get(reverse("credit_history")).content.decode()
     assert "bob&#x27;s secret castle" not in html and "bob's secret castle" not in html
     assert html.count('data-testid="credit-row"') == 1
 
 
 def test_the_history_filters_by_kind(alice_client, alice):
-    job = _job(alice)
+    job = make_job(alice)
     jobs.fail(job_id=job.id, reason="boom")
     html = alice_client.get(reverse("credit_history") + "?kind=refund").content.decode()
     assert html.count('data-testid="credit-row"') == 1
@@ -187,7 +184,7 @@ def test_the_history_filters_by_kind(alice_client, alice):
 
 
 def test_the_header_shows_the_balance(alice_client, alice):
-    _job(alice)
+    make_job(alice)
     html = alice_client.get(reverse("credit_history")).content.decode()
     header = html.split('data-testid="credit-balance"', 1)[1].split("</a>", 1)[0]
     assert "48" in header

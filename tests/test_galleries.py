@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from gallery import albums, galleries, pagination
 from gallery.models import Album, AlbumItem, Image, Job, JobStatus
-from tests.gallery_kit import image_row, stored_image
+from tests.factories import image_row, stored_image
 
 pytestmark = pytest.mark.django_db
 

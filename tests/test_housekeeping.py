@@ -6,7 +6,7 @@ import pytest
 
 from gallery import downloads, jobs, media
 from gallery.housekeeping import sweep_orphans
-from tests.gallery_kit import stored_image
+from tests.factories import stored_image
 from tests.helpers import png_bytes
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from PIL import Image as PILImage
 from gallery import albums, downloads, galleries, imaging, media
 from gallery.management.commands.check_invariants import find_problems
 from gallery.models import Image
-from tests.gallery_kit import stored_image
+from tests.factories import stored_image
 
 pytestmark = pytest.mark.django_db
 

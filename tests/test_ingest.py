@@ -6,25 +6,10 @@ import pytest
 
 from gallery import credits, ingest, jobs, tasks
 from gallery.models import CreditTransaction, Image, JobStatus
-from tests.helpers import Recorder, callback_body, png_bytes
+from tests.factories import submitted_job
+from tests.helpers import callback_body
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def image_host(settings):
-    with Recorder() as recorder:
-        settings.INGEST_ALLOWED_HOSTS = ["127.0.0.1"]
-        settings.INGEST_PRIVATE_HOSTS_ALLOWED = ["127.0.0.1"]
-        recorder.routes["/result.png"] = lambda h, b: (200, {"Content-Type": "image/png"}, png_bytes((512, 512)))
-        recorder.routes["/not-image.png"] = lambda h, b: (200, {"Content-Type": "image/png"}, b"PK\x03\x04 not a png")
-        recorder.routes["/busy.png"] = lambda h, b: (503, {}, b"")
-        yield recorder
-
-
-def _submitted(owner):
-    job = jobs.create_job(owner=owner, kind="txt2img", params={"text": "Roses", "w": 512, "h": 512}, prompt="Roses")
-    return jobs.mark_submitted(job_id=job.id, task_id=f"t-{job.id}", response={})
 
 
 def _callback(job, url: str, name: str = "success-documented"):
@@ -36,7 +21,7 @@ def _callback(job, url: str, name: str = "success-documented"):
 
 
 def test_it_stores_the_original_and_thumbnails_and_finishes_the_job(alice, image_host, bucket_keys):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _callback(job, f"{image_host.url}/result.png")
     assert ingest.ingest_result(job_id=job.id) == "succeeded"
     job.refresh_from_db()
@@ -50,7 +35,7 @@ def test_it_stores_the_original_and_thumbnails_and_finishes_the_job(alice, image
 
 
 def test_running_it_twice_gives_one_image_and_no_orphans(alice, image_host, bucket_keys):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _callback(job, f"{image_host.url}/result.png")
     ingest.ingest_result(job_id=job.id)
     before = set(bucket_keys("images/"))
@@ -60,7 +45,7 @@ def test_running_it_twice_gives_one_image_and_no_orphans(alice, image_host, buck
 
 
 def test_a_lost_race_removes_what_it_uploaded(alice, image_host, bucket_keys):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _callback(job, f"{image_host.url}/result.png")
     ingest.ingest_result(job_id=job.id)
     before = set(bucket_keys("images/"))
@@ -75,7 +60,7 @@ def test_a_lost_race_removes_what_it_uploaded(alice, image_host, bucket_keys):
 
 
 def test_a_failure_body_fails_the_job_with_the_reason_and_refunds_once(alice, image_host):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _callback(job, "", name="failure-while-running")
     assert ingest.ingest_result(job_id=job.id) == "failed"
     assert ingest.ingest_result(job_id=job.id) == "already failed"
@@ -87,7 +72,7 @@ def test_a_failure_body_fails_the_job_with_the_reason_and_refunds_once(alice, im
 
 
 def test_an_unsafe_body_stores_nothing_and_refunds(alice, image_host, bucket_keys):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _callback(job, "", name="unsafe")
     assert ingest.ingest_result(job_id=job.id) == "unsafe"
     job.refresh_from_db()
@@ -98,7 +83,7 @@ def test_an_unsafe_body_stores_nothing_and_refunds(alice, image_host, bucket_key
 
 def test_a_non_image_result_fails_cleanly(alice, image_host, bucket_keys):
     before = set(bucket_keys())
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _callback(job, f"{image_host.url}/not-image.png")
     assert ingest.ingest_result(job_id=job.id) == "failed"
     job.refresh_from_db()
@@ -108,7 +93,7 @@ def test_a_non_image_result_fails_cleanly(alice, image_host, bucket_keys):
 
 def test_an_unlisted_host_is_refused(alice, image_host, settings):
     settings.INGEST_PRIVATE_HOSTS_ALLOWED = []
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _callback(job, f"{image_host.url}/result.png")
     assert ingest.ingest_result(job_id=job.id) == "failed"
     job.refresh_from_db()
@@ -116,7 +101,7 @@ def test_an_unlisted_host_is_refused(alice, image_host, settings):
 
 
 def test_a_busy_image_host_is_retried_later_not_failed(alice, image_host):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _callback(job, f"{image_host.url}/busy.png")
     assert tasks.ingest_result(str(job.id)) == "retry 1"
     job.refresh_from_db()
@@ -124,7 +109,7 @@ def test_a_busy_image_host_is_retried_later_not_failed(alice, image_host):
 
 
 def test_a_late_picture_after_the_timeout_is_delivered_without_a_second_charge(alice, image_host):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     jobs.time_out(job_id=job.id)
     assert credits.balance_of(alice) == 50
     _callback(job, f"{image_host.url}/result.png")
@@ -150,7 +135,7 @@ def test_an_early_callback_is_applied_once_the_submission_is_recorded(
 def test_the_object_store_down_during_ingest_is_retried_and_nothing_is_lost(alice, image_host, settings):
     from tests.conftest import _reset_storages
 
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _callback(job, f"{image_host.url}/result.png")
     options = settings.STORAGES["default"]["OPTIONS"]
     real = options["endpoint_url"]
@@ -184,7 +169,7 @@ def test_a_callback_with_duration_nan_still_delivers_the_picture(alice, image_ho
     answered 500 to all ten deliveries and the picture was lost."""
     import json
 
-    job = _submitted(alice)
+    job = submitted_job(alice)
     body = callback_body("success-documented")
     body["data"]["cos"] = f"{image_host.url}/result.png"
     body["data"]["duration"] = float("nan")
@@ -211,7 +196,7 @@ def test_unstorable_callback_bodies_answer_400_and_store_nothing(alice, raw):
     we need fails validation; nesting deeper than any callback is refused."""
     from gallery.models import CallbackDelivery
 
-    job = _submitted(alice)
+    job = submitted_job(alice)
     assert _post_callback(job, raw).status_code == 400
     assert not CallbackDelivery.objects.filter(job=job).exists()
 
@@ -229,7 +214,7 @@ def _age(job, **fields):
 def test_the_sweep_never_times_out_a_job_whose_success_callback_arrived(alice, image_host):
     """Fails before the fix: stale_submitted ignored callback_received_at, so a job whose
     picture was still being saved (ingest retrying) was timed out and refunded."""
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _callback(job, f"{image_host.url}/busy.png")  # recorded; the ingest task has not run yet
     _age(job, submitted_at=True)
     counts = tasks.sweep_stale_jobs()
@@ -240,7 +225,7 @@ def test_the_sweep_never_times_out_a_job_whose_success_callback_arrived(alice, i
 
 
 def test_the_sweep_hands_a_recorded_callback_whose_ingest_was_lost_to_ingest_again(alice, image_host):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _callback(job, f"{image_host.url}/result.png")  # recorded, but its ingest task was lost
     _age(job, submitted_at=True, callback_received_at=True)
     assert tasks.sweep_stale_jobs()["reingested"] == 1  # Q_SYNC: the ingest runs right here
@@ -274,7 +259,7 @@ def test_our_store_down_for_long_never_fails_the_job(alice, image_host, settings
     refunded it and lost the picture, though the fault was ours, not the provider's."""
     from django_q.models import Schedule
 
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _callback(job, f"{image_host.url}/result.png")
     with _store_down(settings):
         for attempt in (1, 6, 7, 40):
@@ -293,7 +278,7 @@ def test_a_copy_refused_on_cos_is_fetched_from_cdn(alice, image_host):
     """Fails before the fix: only `cos or cdn` was tried, so a 403 on cos failed a picture
     the CDN still served."""
     image_host.routes["/forbidden.png"] = lambda h, b: (403, {}, b"")
-    job = _submitted(alice)
+    job = submitted_job(alice)
     body = callback_body("success-documented")
     body["data"]["cos"] = f"{image_host.url}/forbidden.png"
     body["data"]["cdn"] = f"{image_host.url}/result.png"
@@ -304,7 +289,7 @@ def test_a_copy_refused_on_cos_is_fetched_from_cdn(alice, image_host):
 
 def test_a_job_fails_only_when_every_copy_fails_for_good(alice, image_host):
     image_host.routes["/forbidden.png"] = lambda h, b: (403, {}, b"")
-    job = _submitted(alice)
+    job = submitted_job(alice)
     body = callback_body("success-documented")
     body["data"]["cos"] = f"{image_host.url}/forbidden.png"
     body["data"]["cdn"] = f"{image_host.url}/not-image.png"

@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from gallery import credits, galleries, ingest, inspiration, jobs
 from gallery.models import AuditEntry, Image, InspirationEntry, Job, JobStatus, Tag
-from tests.gallery_kit import image_row
-from tests.helpers import DATA, Recorder, callback_body, png_bytes
+from tests.factories import image_row
+from tests.helpers import DATA, callback_body
 
 pytestmark = pytest.mark.django_db
 
@@ -215,15 +215,6 @@ def test_deleting_a_featured_picture_removes_its_entry(staff, alice, django_capt
 
 
 # --- render_inspiration ---
-
-
-@pytest.fixture
-def image_host(settings):
-    with Recorder() as recorder:
-        settings.INGEST_ALLOWED_HOSTS = ["127.0.0.1"]
-        settings.INGEST_PRIVATE_HOSTS_ALLOWED = ["127.0.0.1"]
-        recorder.routes["/result.png"] = lambda h, b: (200, {"Content-Type": "image/png"}, png_bytes((512, 512)))
-        yield recorder
 
 
 def render(*args) -> str:

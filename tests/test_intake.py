@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from gallery import credits, intake, jobs, media, moderation
 from gallery.models import Job, SensitiveWord
-from tests.gallery_kit import image_row
+from tests.factories import image_row
 from tests.helpers import png_bytes
 
 pytestmark = pytest.mark.django_db

@@ -8,16 +8,11 @@ import pytest
 
 from gallery import credits, jobs, tasks
 from gallery.models import CreditTransaction, Job, JobStatus
+from tests.factories import make_job
 from tests.helpers import Recorder, json_reply
 
 pytestmark = pytest.mark.django_db
 S = JobStatus
-
-
-def _job(owner, **params):
-    return jobs.create_job(
-        owner=owner, kind="txt2img", params={"text": "rose", "w": 512, "h": 512, **params}, prompt="rose"
-    )
 
 
 ALL = [s.value for s in S]
@@ -40,7 +35,7 @@ def test_the_transition_table_is_exactly_the_documented_one(current, to):
 
 
 def test_an_illegal_transition_raises(alice):
-    job = _job(alice)
+    job = make_job(alice)
     with pytest.raises(jobs.IllegalTransition):
         jobs._move(job, S.SUCCEEDED)
     job.refresh_from_db()
@@ -49,7 +44,7 @@ def test_an_illegal_transition_raises(alice):
 
 def test_creating_a_job_debits_its_cost_in_the_same_transaction(alice, settings):
     settings.CREDIT_COSTS = {**settings.CREDIT_COSTS, "txt2img": 3}
-    job = _job(alice)
+    job = make_job(alice)
     assert job.cost == 3
     debit = CreditTransaction.objects.get(job=job)
     assert debit.kind == "debit" and debit.amount == -3
@@ -59,7 +54,7 @@ def test_creating_a_job_debits_its_cost_in_the_same_transaction(alice, settings)
 def test_an_insufficient_balance_creates_no_job(make_user, settings):
     poor = make_user("poor", credits_amount=1)
     with pytest.raises(credits.InsufficientCredits) as caught:
-        _job(poor)
+        make_job(poor)
     assert "costs 2 credits and you have 1" in str(caught.value)
     assert not Job.objects.filter(owner=poor).exists()
     assert credits.balance_of(poor) == 1
@@ -67,10 +62,10 @@ def test_an_insufficient_balance_creates_no_job(make_user, settings):
 
 def test_the_in_flight_limit_refuses_more_jobs(alice, settings):
     settings.JOBS_MAX_IN_FLIGHT = 2
-    _job(alice)
-    _job(alice)
+    make_job(alice)
+    make_job(alice)
     with pytest.raises(jobs.RateLimited):
-        _job(alice)
+        make_job(alice)
     assert Job.objects.filter(owner=alice).count() == 2
     assert credits.balance_of(alice) == 46
 
@@ -79,13 +74,13 @@ def test_the_per_minute_limit_refuses_more_jobs(alice, settings):
     settings.JOBS_MAX_PER_MINUTE = 3
     settings.JOBS_MAX_IN_FLIGHT = 100
     for _ in range(3):
-        jobs.cancel(job=_job(alice), by=alice)
+        jobs.cancel(job=make_job(alice), by=alice)
     with pytest.raises(jobs.RateLimited, match="At most 3 jobs a minute"):
-        _job(alice)
+        make_job(alice)
 
 
 def test_cancel_refunds_exactly_once(alice):
-    job = _job(alice)
+    job = make_job(alice)
     jobs.cancel(job=job, by=alice)
     job.refresh_from_db()
     assert job.status == S.CANCELLED
@@ -96,7 +91,7 @@ def test_cancel_refunds_exactly_once(alice):
 
 
 def test_a_claimed_job_cannot_be_cancelled(alice):
-    job = jobs.claim_for_submission(job_id=_job(alice).id)
+    job = jobs.claim_for_submission(job_id=make_job(alice).id)
     with pytest.raises(jobs.JobNotCancellable):
         jobs.cancel(job=job, by=alice)
 
@@ -113,7 +108,7 @@ def provider_server(settings):
 
 
 def test_submit_posts_once_even_when_the_task_runs_twice(alice, provider_server):
-    job = _job(alice)
+    job = make_job(alice)
     assert tasks.submit_job(str(job.id)) == "submitted"
     assert tasks.submit_job(str(job.id)) == "not claimed"
     assert len(provider_server.requests) == 1
@@ -129,7 +124,7 @@ def test_submit_posts_once_even_when_the_task_runs_twice(alice, provider_server)
 
 def test_a_permanent_refusal_fails_the_job_with_the_reason_and_refunds(alice, provider_server, settings):
     provider_server.routes[settings.APISPACE_PATHS["txt2img"]] = json_reply({"msg": "w must be <= 768"}, status=400)
-    job = _job(alice)
+    job = make_job(alice)
     assert tasks.submit_job(str(job.id)) == "refused"
     job.refresh_from_db()
     assert job.status == S.FAILED
@@ -141,7 +136,7 @@ def test_a_retryable_error_releases_the_claim_and_plans_a_retry(alice, provider_
     from django_q.models import Schedule
 
     provider_server.routes[settings.APISPACE_PATHS["txt2img"]] = json_reply({"msg": "busy"}, status=429)
-    job = _job(alice)
+    job = make_job(alice)
     assert tasks.submit_job(str(job.id)) == "retry 1"
     job.refresh_from_db()
     assert job.status == S.QUEUED and job.submit_claimed_at is None and job.submit_attempts == 1
@@ -153,7 +148,7 @@ def test_a_retryable_error_releases_the_claim_and_plans_a_retry(alice, provider_
 def test_it_gives_up_after_the_configured_attempts(alice, provider_server, settings):
     settings.PROVIDER_SUBMIT_ATTEMPTS = 2
     provider_server.routes[settings.APISPACE_PATHS["txt2img"]] = json_reply({}, status=429)
-    job = _job(alice)
+    job = make_job(alice)
     tasks.submit_job(str(job.id))
     assert tasks.submit_job(str(job.id), 2) == "gave up"
     job.refresh_from_db()
@@ -170,7 +165,7 @@ def test_a_read_timeout_is_not_resent_and_waits_for_the_callback(alice, provider
         return 200, {}, b"{}"
 
     provider_server.routes[settings.APISPACE_PATHS["txt2img"]] = slow
-    job = _job(alice)
+    job = make_job(alice)
     assert tasks.submit_job(str(job.id)) == "unknown outcome"
     assert tasks.submit_job(str(job.id)) == "not claimed"
     job.refresh_from_db()
@@ -184,7 +179,7 @@ def test_the_sweep_times_out_silent_jobs_and_refunds_once(alice, provider_server
     from django.utils import timezone
 
     settings.APISPACE_STATUS_PATH = ""
-    job = _job(alice)
+    job = make_job(alice)
     tasks.submit_job(str(job.id))
     Job.objects.filter(id=job.id).update(submitted_at=timezone.now() - timedelta(hours=1))
     assert tasks.sweep_stale_jobs()["timed_out"] == 1
@@ -200,7 +195,7 @@ def test_the_sweep_refunds_a_submission_interrupted_mid_post(alice, provider_ser
 
     from django.utils import timezone
 
-    job = _job(alice)
+    job = make_job(alice)
     jobs.claim_for_submission(job_id=job.id)  # the worker died right after claiming
     Job.objects.filter(id=job.id).update(submit_claimed_at=timezone.now() - timedelta(minutes=10))
     assert tasks.sweep_stale_jobs()["interrupted"] == 1
@@ -215,7 +210,7 @@ def test_a_claim_landing_after_the_callers_read_still_stops_the_cancel(alice):
     so a job claimed in between was cancelled and refunded while its paid POST went out."""
     from gallery.models import AuditEntry
 
-    read_before_the_claim = _job(alice)
+    read_before_the_claim = make_job(alice)
     jobs.claim_for_submission(job_id=read_before_the_claim.id)
     with pytest.raises(jobs.JobNotCancellable):
         jobs.cancel(job=read_before_the_claim, by=alice)
@@ -229,14 +224,14 @@ def test_the_audit_names_the_user_who_cancelled(alice):
     """Fails before the fix: cancel(by=) was ignored and the audit entry had no actor."""
     from gallery.models import AuditEntry
 
-    job = jobs.cancel(job=_job(alice), by=alice)
+    job = jobs.cancel(job=make_job(alice), by=alice)
     assert AuditEntry.objects.get(job=job, action="job.refunded").actor == alice
 
 
 def test_a_gateway_error_is_not_resent_and_waits_for_the_callback(alice, provider_server, settings):
     """Fails before the fix: a 502 released the claim and the job was POSTed again."""
     provider_server.routes[settings.APISPACE_PATHS["txt2img"]] = json_reply({"msg": "bad gateway"}, status=502)
-    job = _job(alice)
+    job = make_job(alice)
     assert tasks.submit_job(str(job.id)) == "unknown outcome"
     assert tasks.submit_job(str(job.id)) == "not claimed"
     job.refresh_from_db()

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from gallery import credits, moderation
 from gallery.models import AuditEntry, CreditTransaction, Image, Job, Report, SensitiveWord
-from tests.gallery_kit import image_row
+from tests.factories import image_row
 from tests.helpers import txt2img_form
 
 pytestmark = pytest.mark.django_db

@@ -13,18 +13,10 @@ from django.utils import timezone
 
 from gallery import credits, ingest, jobs, tasks
 from gallery.models import AuditEntry, CallbackDelivery, CreditTransaction, Image, Job, JobStatus
-from tests.helpers import Recorder, callback_body, png_bytes
+from tests.factories import submitted_job
+from tests.helpers import callback_body
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def image_host(settings):
-    with Recorder() as recorder:
-        settings.INGEST_ALLOWED_HOSTS = ["127.0.0.1"]
-        settings.INGEST_PRIVATE_HOSTS_ALLOWED = ["127.0.0.1"]
-        recorder.routes["/late.png"] = lambda h, b: (200, {"Content-Type": "image/png"}, png_bytes((96, 96)))
-        yield recorder
 
 
 @pytest.fixture(autouse=True)
@@ -32,11 +24,6 @@ def _no_status_call(settings):
     # The sweep asks the provider first when it has a status call; these tests are about the
     # timeout path, so there is none.
     settings.APISPACE_STATUS_PATH = ""
-
-
-def _submitted(owner) -> Job:
-    job = jobs.create_job(owner=owner, kind="txt2img", params={"text": "Roses", "w": 512, "h": 512}, prompt="Roses")
-    return jobs.mark_submitted(job_id=job.id, task_id=f"t-{job.id}", response={"uid": f"t-{job.id}"})
 
 
 def _deliver(job: Job, name: str, *, image_url: str = "") -> CallbackDelivery:
@@ -65,7 +52,7 @@ def _make_stale(job: Job) -> None:
     ],
 )
 def test_it_refunds_once_when_the_same_callback_arrives_twice(alice, name, status):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _deliver(job, name)
     _deliver(job, name)
     ingest.ingest_result(job_id=job.id)
@@ -79,7 +66,7 @@ def test_it_refunds_once_when_the_same_callback_arrives_twice(alice, name, statu
 
 
 def test_the_refund_reason_names_what_went_wrong(alice):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _deliver(job, "failure-while-running")
     ingest.ingest_result(job_id=job.id)
     refund = CreditTransaction.objects.get(job=job, kind="refund")
@@ -89,7 +76,7 @@ def test_the_refund_reason_names_what_went_wrong(alice):
 
 
 def test_the_sweep_times_a_silent_job_out_once_when_it_runs_twice(alice):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _make_stale(job)
     assert tasks.sweep_stale_jobs()["timed_out"] == 1
     assert tasks.sweep_stale_jobs()["timed_out"] == 0
@@ -101,7 +88,7 @@ def test_the_sweep_times_a_silent_job_out_once_when_it_runs_twice(alice):
 
 
 def test_the_sweep_leaves_a_recent_job_alone(alice):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     assert tasks.sweep_stale_jobs()["timed_out"] == 0
     job.refresh_from_db()
     assert job.status == JobStatus.SUBMITTED
@@ -109,7 +96,7 @@ def test_the_sweep_leaves_a_recent_job_alone(alice):
 
 
 def test_a_late_picture_after_the_timeout_is_delivered_with_no_second_charge(alice, image_host, bucket_keys):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _make_stale(job)
     tasks.sweep_stale_jobs()
     delivery = _deliver(job, "success-documented", image_url=f"{image_host.url}/late.png")
@@ -125,7 +112,7 @@ def test_a_late_picture_after_the_timeout_is_delivered_with_no_second_charge(ali
 
 
 def test_a_late_picture_delivered_twice_makes_one_image(alice, image_host):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     jobs.time_out(job_id=job.id)
     _deliver(job, "success-backend-spelling", image_url=f"{image_host.url}/late.png")
     _deliver(job, "success-backend-spelling", image_url=f"{image_host.url}/late.png")
@@ -137,7 +124,7 @@ def test_a_late_picture_delivered_twice_makes_one_image(alice, image_host):
 
 
 def test_a_late_failure_after_the_timeout_changes_nothing(alice):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     jobs.time_out(job_id=job.id)
     _deliver(job, "failure-while-running")
     assert ingest.ingest_result(job_id=job.id) == "failed"
@@ -147,7 +134,7 @@ def test_a_late_failure_after_the_timeout_changes_nothing(alice):
 
 
 def test_a_failure_callback_after_the_timeout_and_a_second_sweep_refund_once(alice):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     _make_stale(job)
     tasks.sweep_stale_jobs()
     jobs.fail(job_id=job.id, reason="late failure")
@@ -165,7 +152,7 @@ def test_cancelling_a_queued_job_refunds_it_once(alice):
 
 
 def test_a_staff_refund_after_an_automatic_one_writes_nothing(alice, staff):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     jobs.fail(job_id=job.id, reason="boom")
     result = credits.refund_by_staff(job=job, reason="asked by the user", actor=staff)
     assert result.created is False and result.transaction.is_automatic
@@ -174,7 +161,7 @@ def test_a_staff_refund_after_an_automatic_one_writes_nothing(alice, staff):
 
 
 def test_a_staff_refund_of_a_finished_job_records_who_and_why(alice, staff):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     result = credits.refund_by_staff(job=job, reason="the picture came out black", actor=staff)
     assert result.created
     row = result.transaction
@@ -188,7 +175,7 @@ def test_a_staff_refund_of_a_finished_job_records_who_and_why(alice, staff):
 
 
 def test_a_staff_refund_needs_a_reason(alice, staff):
-    job = _submitted(alice)
+    job = submitted_job(alice)
     with pytest.raises(credits.CreditError):
         credits.refund_by_staff(job=job, reason=" ", actor=staff)
     assert _ledger(job) == [("debit", -2)]

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from gallery import credits, jobs, reports
 from gallery.models import CreditTransaction, Job
-from tests.gallery_kit import image_row
+from tests.factories import image_row, make_job
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +24,6 @@ D1, D2 = date(2025, 3, 10), date(2025, 3, 11)
 
 def at(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=TZ)
-
-
-def _job(owner, kind: str, prompt: str) -> Job:
-    return jobs.create_job(owner=owner, kind=kind, params={"text": prompt}, prompt=prompt)
 
 
 def _submit(job: Job) -> Job:
@@ -58,29 +54,29 @@ def fixture(settings, make_user, staff):
     settings.JOBS_MAX_IN_FLIGHT = settings.JOBS_MAX_PER_MINUTE = 100
     alice, bob = make_user("alice", credits_amount=100), make_user("bob", credits_amount=100)
 
-    a1 = _succeed(_job(alice, "txt2img", "a1"), 2.0)
+    a1 = _succeed(make_job(alice, "a1", kind="txt2img"), 2.0)
     _place(a1, at(D1, 10))
-    a2 = _succeed(_job(alice, "txt2img", "a2"), 4.0)
+    a2 = _succeed(make_job(alice, "a2", kind="txt2img"), 4.0)
     _place(a2, at(D1, 11))
-    a3 = _submit(_job(alice, "txt2img", "a3"))
+    a3 = _submit(make_job(alice, "a3", kind="txt2img"))
     jobs.fail(job_id=a3.id, reason="out of memory")
     _place(a3, at(D1, 12), at(D1, 12, 5))
     # Created just before midnight, refunded just after: its refund belongs to the next day.
-    a4 = _submit(_job(alice, "upscale", "a4"))
+    a4 = _submit(make_job(alice, "a4", kind="upscale"))
     jobs.time_out(job_id=a4.id)
     _place(a4, at(D1, 23, 50), at(D2, 0, 10))
 
-    b1 = _submit(_job(bob, "txt2img", "b1"))
+    b1 = _submit(make_job(bob, "b1", kind="txt2img"))
     jobs.mark_unsafe(job_id=b1.id, reason="unsafe image content")
     _place(b1, at(D2, 9), at(D2, 9, 1))
     # Its time comes from the image (the job's own is missing).
-    b2 = _succeed(_job(bob, "anime", "b2"), None)
+    b2 = _succeed(make_job(bob, "b2", kind="anime"), None)
     image_row(bob, job=b2, kind="anime", provider_duration=10.0)
     _place(b2, at(D2, 10))
-    b3 = _job(bob, "txt2img", "b3")
+    b3 = make_job(bob, "b3", kind="txt2img")
     jobs.cancel(job=b3, by=bob)
     _place(b3, at(D2, 11), at(D2, 11))
-    b4 = _submit(_job(bob, "txt2img", "b4"))
+    b4 = _submit(make_job(bob, "b4", kind="txt2img"))
     _place(b4, at(D2, 12))
 
     # A manual refund of a succeeded job, on the second day.
@@ -88,10 +84,10 @@ def fixture(settings, make_user, staff):
     CreditTransaction.objects.filter(job=a1, kind="refund").update(created_at=at(D2, 13))
 
     # Noise: before the range, at the first instant after it, and money that is not usage.
-    early = _submit(_job(bob, "txt2img", "early"))
+    early = _submit(make_job(bob, "early", kind="txt2img"))
     jobs.fail(job_id=early.id, reason="x")
     _place(early, at(date(2025, 3, 9), 23, 59, 59), at(date(2025, 3, 9), 23, 59, 59))
-    late = _job(alice, "txt2img", "late")
+    late = make_job(alice, "late", kind="txt2img")
     _place(late, at(date(2025, 3, 12), 0))
     adjustment = credits.adjust_by_staff(user=alice, amount=-3, reason="noise", actor=staff)
     CreditTransaction.objects.filter(id=adjustment.id).update(created_at=at(D1, 15))

@@ -1,8 +1,10 @@
-"""Gallery images for tests: real pictures stored in the test bucket, or rows only.
+"""The makers tests share: jobs, and gallery images (real pictures in the test bucket, or rows).
 
-`stored_image` puts a real PNG original and its WebP thumbnail and preview into S3 (the session's
-SeaweedFS), exactly as ingest does; `image_row` makes a row with made-up keys, for tests of
-listing and pagination that never fetch pixels.
+`make_job` makes a paid job as the job form does (`jobs.create_job` debits it), and
+`submitted_job` one the provider has accepted. `stored_image` puts a real PNG original and its
+WebP thumbnail and preview into S3 (the session's SeaweedFS), exactly as ingest does;
+`image_row` makes a row with made-up keys, for tests of listing and pagination that never
+fetch pixels.
 """
 
 from __future__ import annotations
@@ -10,21 +12,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from gallery import imaging, media
-from gallery.models import Image
+from gallery import imaging, jobs, media
+from gallery.forms import Txt2ImgForm, default_params
+from gallery.models import Image, Job
 from tests.helpers import png_bytes
 
+# What the text-to-image form makes of its defaults, drawn small (64x48) to keep the tests fast.
 TXT2IMG_PARAMS = {
-    "text": "白色城堡，云海 a castle in the clouds",
-    "negative_prompt": "blurry",
+    **default_params(Txt2ImgForm, prompt="白色城堡，云海 a castle in the clouds", negative_prompt="blurry", seed=1234),
     "w": 64,
     "h": 48,
-    "num_steps": 20,
-    "guidance_scale": 7.5,
-    "sampler": "k_euler",
-    "seed": 1234,
-    "version": "dreamlike_v1",
 }
+
+
+def make_job(owner, prompt: str = "Roses", *, kind: str = "txt2img", task_id: str | None = None, **params: Any) -> Job:
+    """A paid job, queued; with `task_id` also accepted by the provider (submitted)."""
+    job = jobs.create_job(owner=owner, kind=kind, params={"text": prompt, "w": 512, "h": 512, **params}, prompt=prompt)
+    if task_id is not None:
+        job = jobs.mark_submitted(job_id=job.id, task_id=task_id, response={"uid": task_id})
+    return job
+
+
+def submitted_job(owner, prompt: str = "Roses", **params: Any) -> Job:
+    """A paid job the provider has accepted, with a task id of its own."""
+    job = make_job(owner, prompt, **params)
+    return jobs.mark_submitted(job_id=job.id, task_id=f"t-{job.id}", response={"uid": f"t-{job.id}"})
 
 
 def stored_image(

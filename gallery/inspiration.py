@@ -71,12 +71,6 @@ def localized_prompt(entry: InspirationEntry) -> str:
     return entry.prompt_zh or entry.prompt_en
 
 
-def use_prompt_url(prompt: str) -> str:
-    """The text→image form pre-filled with the prompt (login_required sends visitors to log in
-    first and back here after)."""
-    return reuse.prompt_url(prompt)
-
-
 @dataclass
 class Card:
     entry: InspirationEntry
@@ -104,7 +98,7 @@ def cards(entries: Iterable[InspirationEntry]) -> list[Card]:
             Card(
                 entry=entry,
                 prompt=prompt,
-                use_url=use_prompt_url(prompt),
+                use_url=reuse.prompt_url(prompt),  # visitors log in first, then come back to it
                 image=image,
                 tags=[(tag.slug, tag_label(tag)) for tag in entry.tags.all()],
             )

@@ -170,3 +170,24 @@ def image_host(settings):
         recorder.routes["/not-image.png"] = lambda h, b: (200, {"Content-Type": "image/png"}, b"PK\x03\x04 not a png")
         recorder.routes["/busy.png"] = lambda h, b: (503, {}, b"")
         yield recorder
+
+
+@pytest.fixture
+def storage_down(settings):
+    """`with storage_down():` the object store is unreachable (the default storage points at the
+    discard port, where nothing listens); the real one is back after the block."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def down():
+        options = settings.STORAGES["default"]["OPTIONS"]
+        real = options["endpoint_url"]
+        options["endpoint_url"] = "http://127.0.0.1:9"
+        _reset_storages()
+        try:
+            yield
+        finally:
+            options["endpoint_url"] = real
+            _reset_storages()
+
+    return down

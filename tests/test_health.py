@@ -45,19 +45,10 @@ def test_liveness_is_public_cheap_and_says_only_ok(client, provider_up, bucket_k
     assert bucket_keys("healthz/") == []
 
 
-def test_liveness_stays_200_when_the_object_store_is_down(client, settings):
+def test_liveness_stays_200_when_the_object_store_is_down(client, storage_down):
     """Fails before the fix: /healthz answered 503 with the storage client's exception text."""
-    from tests.conftest import _reset_storages
-
-    options = settings.STORAGES["default"]["OPTIONS"]
-    real = options["endpoint_url"]
-    options["endpoint_url"] = "http://127.0.0.1:9"
-    _reset_storages()
-    try:
+    with storage_down():
         response = client.get(reverse("healthz"))
-    finally:
-        options["endpoint_url"] = real
-        _reset_storages()
     assert response.status_code == 200
     assert response.json() == {"ok": True}
 
@@ -115,18 +106,9 @@ def test_it_leaves_no_probe_objects_behind(monitor, provider_up, bucket_keys):
     assert bucket_keys("healthz/") == []
 
 
-def test_it_answers_503_when_the_object_store_is_down(monitor, provider_up, settings):
-    from tests.conftest import _reset_storages
-
-    options = settings.STORAGES["default"]["OPTIONS"]
-    real = options["endpoint_url"]
-    options["endpoint_url"] = "http://127.0.0.1:9"  # nothing listens on the discard port
-    _reset_storages()
-    try:
+def test_it_answers_503_when_the_object_store_is_down(monitor, provider_up, storage_down):
+    with storage_down():
         response = monitor.get(reverse("healthz_ready"))
-    finally:
-        options["endpoint_url"] = real
-        _reset_storages()
     assert response.status_code == 503
     assert response.json()["checks"]["storage"]["ok"] is False
 

@@ -12,11 +12,13 @@ from tests.helpers import callback_body
 pytestmark = pytest.mark.django_db
 
 
-def _callback(job, url: str, name: str = "success-documented"):
+def _callback(job, url: str, name: str = "success-documented", *, cdn: str | None = None):
+    """Record the provider's callback for `job`, its picture at `url` (cos; the cdn copy is the
+    same URL unless `cdn` names another)."""
     body = callback_body(name)
     if url:
         body["data"]["cos"] = url
-        body["data"]["cdn"] = url + "?cdn"
+        body["data"]["cdn"] = cdn if cdn is not None else url + "?cdn"
     jobs.record_callback(job_id=job.id, body=body, success=body["success"], safe=body["data"].get("safe"))
 
 
@@ -132,20 +134,11 @@ def test_an_early_callback_is_applied_once_the_submission_is_recorded(
     assert job.status == JobStatus.SUCCEEDED
 
 
-def test_the_object_store_down_during_ingest_is_retried_and_nothing_is_lost(alice, image_host, settings):
-    from tests.conftest import _reset_storages
-
+def test_the_object_store_down_during_ingest_is_retried_and_nothing_is_lost(alice, image_host, storage_down):
     job = submitted_job(alice)
     _callback(job, f"{image_host.url}/result.png")
-    options = settings.STORAGES["default"]["OPTIONS"]
-    real = options["endpoint_url"]
-    options["endpoint_url"] = "http://127.0.0.1:9"  # the store is down
-    _reset_storages()
-    try:
+    with storage_down():
         assert tasks.ingest_result(str(job.id)) == "retry 1"
-    finally:
-        options["endpoint_url"] = real
-        _reset_storages()
     job.refresh_from_db()
     assert job.status == JobStatus.SUBMITTED
     assert not Image.objects.filter(job=job).exists()
@@ -234,34 +227,14 @@ def test_the_sweep_hands_a_recorded_callback_whose_ingest_was_lost_to_ingest_aga
     assert Image.objects.filter(job=job).count() == 1
 
 
-def _store_down(settings):
-    from contextlib import contextmanager
-
-    from tests.conftest import _reset_storages
-
-    @contextmanager
-    def down():
-        options = settings.STORAGES["default"]["OPTIONS"]
-        real = options["endpoint_url"]
-        options["endpoint_url"] = "http://127.0.0.1:9"
-        _reset_storages()
-        try:
-            yield
-        finally:
-            options["endpoint_url"] = real
-            _reset_storages()
-
-    return down()
-
-
-def test_our_store_down_for_long_never_fails_the_job(alice, image_host, settings):
+def test_our_store_down_for_long_never_fails_the_job(alice, image_host, storage_down):
     """Fails before the fix: the sixth attempt (about five minutes of outage) failed the job,
     refunded it and lost the picture, though the fault was ours, not the provider's."""
     from django_q.models import Schedule
 
     job = submitted_job(alice)
     _callback(job, f"{image_host.url}/result.png")
-    with _store_down(settings):
+    with storage_down():
         for attempt in (1, 6, 7, 40):
             assert tasks.ingest_result(str(job.id), attempt) == f"retry {attempt}"
     job.refresh_from_db()
@@ -279,10 +252,7 @@ def test_a_copy_refused_on_cos_is_fetched_from_cdn(alice, image_host):
     the CDN still served."""
     image_host.routes["/forbidden.png"] = lambda h, b: (403, {}, b"")
     job = submitted_job(alice)
-    body = callback_body("success-documented")
-    body["data"]["cos"] = f"{image_host.url}/forbidden.png"
-    body["data"]["cdn"] = f"{image_host.url}/result.png"
-    jobs.record_callback(job_id=job.id, body=body, success=True, safe=True)
+    _callback(job, f"{image_host.url}/forbidden.png", cdn=f"{image_host.url}/result.png")
     assert ingest.ingest_result(job_id=job.id) == "succeeded"
     assert Image.objects.filter(job=job).count() == 1
 
@@ -290,10 +260,7 @@ def test_a_copy_refused_on_cos_is_fetched_from_cdn(alice, image_host):
 def test_a_job_fails_only_when_every_copy_fails_for_good(alice, image_host):
     image_host.routes["/forbidden.png"] = lambda h, b: (403, {}, b"")
     job = submitted_job(alice)
-    body = callback_body("success-documented")
-    body["data"]["cos"] = f"{image_host.url}/forbidden.png"
-    body["data"]["cdn"] = f"{image_host.url}/not-image.png"
-    jobs.record_callback(job_id=job.id, body=body, success=True, safe=True)
+    _callback(job, f"{image_host.url}/forbidden.png", cdn=f"{image_host.url}/not-image.png")
     assert ingest.ingest_result(job_id=job.id) == "failed"
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED

@@ -368,6 +368,16 @@ ENGINE_CALLBACK_INTERVAL = env_float("ENGINE_CALLBACK_INTERVAL", 3.0)
 ENGINE_CALLBACK_TIMEOUT = env_float("ENGINE_CALLBACK_TIMEOUT", 3.0)
 ENGINE_SLOWIMG_INTERVAL = env_float("ENGINE_SLOWIMG_INTERVAL", 1.0)
 ENGINE_SLOWIMG_SECONDS = env_float("ENGINE_SLOWIMG_SECONDS", 120.0)
+# How long a result file is served (and kept) after it was written: anyone with its URL may
+# fetch it until then, a picture deleted on the site included. It must outlive the wait after
+# which the site asks the status call about a job that never got its callback, and give the
+# ingest that follows time for its retries: at least twice JOB_TIMEOUT_MINUTES.
+ENGINE_RESULT_TTL = env_int("ENGINE_RESULT_TTL", max(3600, 2 * 60 * JOB_TIMEOUT_MINUTES))
+if ENGINE_ENABLED and ENGINE_RESULT_TTL < 2 * 60 * JOB_TIMEOUT_MINUTES:
+    raise ImproperlyConfigured(
+        "ENGINE_RESULT_TTL must be at least twice JOB_TIMEOUT_MINUTES (in seconds), or a result recovered "
+        "through the status call is gone before the site can fetch it"
+    )
 if ENGINE_ENABLED:
     INSTALLED_APPS.append("engine")
 

@@ -5,6 +5,11 @@ The engine plays the provider, so it keeps its pictures apart from the site's S3
 like it would from APISpace's CDN. Names are random 32-hex strings, so a URL reveals nothing
 and cannot be guessed. Writes go through a temporary file and a rename, so a reader never sees
 half a picture.
+
+A result is served for ENGINE_RESULT_TTL seconds after it was written, then it is gone: the
+site has its own copy by then, and a picture its owner deleted must not stay fetchable by
+anyone holding the old URL. `result_path` stops serving it at that age, and
+`delete_expired_results` (a scheduled task, engine/tasks.py) removes the file.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import io
 import os
 import re
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -60,11 +66,38 @@ def save_result(*, data: bytes) -> str:
 
 
 def result_path(name: str) -> Path | None:
-    """The file of a stored result, or None for a malformed or unknown name."""
+    """The file of a stored result, or None for a malformed or unknown name, or one older than
+    ENGINE_RESULT_TTL (whether or not the sweep has deleted it yet)."""
     if not NAME.match(name or ""):
         return None
     path = root() / "results" / f"{name}.png"
-    return path if path.is_file() else None
+    try:
+        written = path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+    return path if path.is_file() and not _has_expired(written, now=time.time()) else None
+
+
+def _has_expired(written: float, *, now: float) -> bool:
+    return now - written >= settings.ENGINE_RESULT_TTL
+
+
+def delete_expired_results(*, now: float | None = None) -> list[str]:
+    """Delete the result files (and temporary files a crash left behind) older than
+    ENGINE_RESULT_TTL; returns the names deleted. Running it twice deletes nothing more."""
+    folder = root() / "results"
+    if not folder.is_dir():
+        return []
+    now = time.time() if now is None else now
+    deleted = []
+    for path in folder.iterdir():
+        try:
+            if path.is_file() and _has_expired(path.stat().st_mtime, now=now):
+                path.unlink()
+                deleted.append(path.name)
+        except FileNotFoundError:  # deleted by a sweep running beside this one
+            continue
+    return deleted
 
 
 def save_source(*, uid: str, data: bytes) -> None:

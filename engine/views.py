@@ -2,7 +2,8 @@
 
 The API endpoints are called by the site's provider client, never by a browser, so they are
 CSRF-exempt and authenticated by the ``X-APISpace-Token`` header instead (401 otherwise).
-Result files, the health probe and the index are public, as a CDN and a status page are.
+Result files, the health probe and the index are public, as a CDN and a status page are; a
+result file answers 404 once it is ENGINE_RESULT_TTL seconds old (engine/storage.py).
 """
 
 from __future__ import annotations
@@ -161,7 +162,11 @@ def result_file(request: HttpRequest, name: str) -> FileResponse:
     path = storage.result_path(name)
     if path is None:
         raise Http404
-    response = FileResponse(path.open("rb"), content_type="image/png")
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:  # expired and swept since result_path looked
+        raise Http404 from None
+    response = FileResponse(handle, content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
@@ -217,12 +222,16 @@ def fault_file(request: HttpRequest, mode: str, name: str) -> HttpResponse:
         return HttpResponse(_bomb_png(), content_type="image/png")
     if mode == "slowimg":
         path = storage.result_path(name)
-        if path is None:
+        try:
+            data = path.read_bytes() if path is not None else None
+        except FileNotFoundError:  # expired and swept since result_path looked
+            data = None
+        if data is None:
             raise Http404
         default = settings.ENGINE_SLOWIMG_SECONDS
         try:
             seconds = min(float(request.GET.get("seconds", default)), faults.MAX_LATE_SECONDS)
         except ValueError:
             seconds = default
-        return StreamingHttpResponse(_drip(path.read_bytes(), seconds), content_type="image/png")
+        return StreamingHttpResponse(_drip(data, seconds), content_type="image/png")
     raise Http404

@@ -321,3 +321,23 @@ def test_with_debug_off_verification_needs_a_real_sender():
     production = {**PRODUCTION, "ENGINE_TOKEN": "a-long-random-engine-secret", "SIGNUP_EMAIL_VERIFICATION": "required"}
     assert "DEFAULT_FROM_EMAIL must be set" in _refusal(**production)
     assert _abuse_settings(**production, DEFAULT_FROM_EMAIL="noreply@aigc.example.com")["verification"] == "required"
+
+
+def _result_ttl(**extra: str) -> int:
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.ENGINE_RESULT_TTL)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=_clean_env(**extra), capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout.split()[-1])
+
+
+def test_engine_results_outlive_the_wait_before_the_status_call():
+    assert _result_ttl() == 3600
+    assert _result_ttl(ENGINE_RESULT_TTL="1800") == 1800
+    assert _result_ttl(JOB_TIMEOUT_MINUTES="45") == 5400  # the default follows a longer wait
+
+
+def test_it_refuses_an_engine_result_ttl_shorter_than_twice_the_job_timeout():
+    assert "ENGINE_RESULT_TTL must be at least twice JOB_TIMEOUT_MINUTES" in _refusal(ENGINE_RESULT_TTL="900")
+    assert _settings(ENGINE_RESULT_TTL="900", APISPACE_TOKEN="real-token")["engine_on"] is False

@@ -21,7 +21,7 @@ def txt2img_form(prompt: str, **overrides) -> dict:
     """What a person submits on the text-to-image form: its defaults, a prompt and a fixed seed."""
     from gallery.forms import Txt2ImgForm, default_data
 
-    return default_data(Txt2ImgForm, prompt=prompt, negative_prompt="", seed=7, **overrides)
+    return default_data(Txt2ImgForm, **{"prompt": prompt, "negative_prompt": "", "seed": 7, **overrides})
 
 
 def png_bytes(size: tuple[int, int] = (64, 64), colour: tuple[int, int, int] = (200, 40, 60)) -> bytes:

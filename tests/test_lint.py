@@ -77,9 +77,9 @@ def test_comments_cite_only_what_is_in_the_repository():
 
 def test_no_site_module_is_over_600_lines():
     """One concern a module keeps them short; before the split galleries.py had 608 lines and
-    admin.py 758."""
+    admin.py 758, the engine's procedural.py 1077."""
     long = []
-    for folder in ("gallery", "netguard", "devstack", "aigc_site"):
+    for folder in ("gallery", "engine", "netguard", "devstack", "aigc_site"):
         for path in (ROOT / folder).rglob("*.py"):
             if "migrations" not in path.parts and len(path.read_text().splitlines()) > 600:
                 long.append(str(path.relative_to(ROOT)))

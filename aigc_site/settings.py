@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "axes",
+    "csp",
     "gallery",
     "devstack",  # only `manage.py objectstore`: the embedded S3 server for development
 ]
@@ -106,6 +107,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise: static files are answered before this runs; every page gets the policy.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -490,6 +493,56 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# --- security: Content-Security-Policy (django-csp) ---
+# Every script and stylesheet of our pages is a file under /static/ (tests/test_csp.py keeps
+# templates free of inline scripts, event handlers and style attributes), so the policy names
+# only this origin for them: markup injected into a page cannot run script or restyle it. The
+# Django admin's own JavaScript and CSS are static files too and satisfy the same policy.
+# Pictures are presigned URLs on the object store, so img-src adds the origin of the S3
+# endpoint (for AWS without S3_ENDPOINT_URL, the regional endpoint boto3 signs for).
+# CSP_EXTRA_IMG_SRC adds origins, e.g. a CDN in front of the bucket ("https://cdn.example.com",
+# "https://*.example.com"); CSP_REPORT_URL, when set, is where browsers POST violation reports.
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def _aws_s3_origin(region: str) -> str:
+    if region == "us-east-1":
+        return "https://s3.amazonaws.com"
+    return f"https://s3.{region}.amazonaws.com" + (".cn" if region.startswith("cn-") else "")
+
+
+CSP_MEDIA_ORIGIN = _origin(S3_ENDPOINT_URL) if S3_ENDPOINT_URL else _aws_s3_origin(S3_REGION)
+CSP_EXTRA_IMG_SRC = env_list("CSP_EXTRA_IMG_SRC", [])
+# An origin only: a quote, a space or a semicolon would add keywords or whole directives.
+_CSP_ORIGIN_RE = re.compile(r"https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]+)?")
+for _extra in CSP_EXTRA_IMG_SRC:
+    if not _CSP_ORIGIN_RE.fullmatch(_extra):
+        raise ImproperlyConfigured(
+            f"CSP_EXTRA_IMG_SRC entries must be origins like https://cdn.example.com, got {_extra!r}"
+        )
+CSP_REPORT_URL = env_str("CSP_REPORT_URL")
+if CSP_REPORT_URL and not re.fullmatch(r"(https?://|/)[^\s;,'\"]*", CSP_REPORT_URL):
+    raise ImproperlyConfigured(f"CSP_REPORT_URL must be an http(s) URL or a path, got {CSP_REPORT_URL!r}")
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", CSP_MEDIA_ORIGIN, *CSP_EXTRA_IMG_SRC],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        **({"report-uri": [CSP_REPORT_URL]} if CSP_REPORT_URL else {}),
+    },
+}
 
 # --- operations: the production web server and its start-up checks (`make serve`) ---
 

@@ -44,21 +44,55 @@ def browser():
         launched.close()
 
 
+# Runs in every document before its own scripts (Playwright's init scripts are not subject to
+# the page's Content-Security-Policy) and hands each violation to the test.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolation({
+    page: document.location.href, directive: event.effectiveDirective, blocked: event.blockedURI,
+    sample: event.sample, at: `${event.sourceFile}:${event.lineNumber}`,
+  });
+}, true);
+"""
+
+
 @pytest.fixture
 def new_page(browser, stack):
+    """Pages in fresh contexts; every page of the journey is watched for Content-Security-Policy
+    violations (the event, and chromium's console message as well) and for a page of ours sent
+    without the header. Any of them fails the test at teardown."""
     contexts = []
+    problems: list[str] = []
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text or "Refused to" in message.text:
+            problems.append(f"console: {message.text}")
+
+    def on_response(response) -> None:
+        if (
+            response.request.resource_type == "document"
+            and response.url.startswith(stack.url)
+            and response.status == 200
+            and "content-security-policy" not in response.headers
+        ):
+            problems.append(f"no Content-Security-Policy header: {response.url}")
 
     def make(*, locale: str = "en-US", width: int = 1280):
         context = browser.new_context(
             viewport={"width": width, "height": 900}, locale=locale, base_url=stack.url, accept_downloads=True
         )
         context.set_default_timeout(30_000)
+        context.expose_binding("__cspViolation", lambda source, violation: problems.append(f"violation: {violation}"))
+        context.add_init_script(CSP_LISTENER)
+        context.on("console", on_console)
+        context.on("response", on_response)
         contexts.append(context)
         return context.new_page()
 
     yield make
     for context in contexts:
         context.close()
+    assert problems == [], "\n".join(problems)
 
 
 class Shots:

@@ -341,3 +341,47 @@ def test_engine_results_outlive_the_wait_before_the_status_call():
 def test_it_refuses_an_engine_result_ttl_shorter_than_twice_the_job_timeout():
     assert "ENGINE_RESULT_TTL must be at least twice JOB_TIMEOUT_MINUTES" in _refusal(ENGINE_RESULT_TTL="900")
     assert _settings(ENGINE_RESULT_TTL="900", APISPACE_TOKEN="real-token")["engine_on"] is False
+
+
+def _img_src(**extra: str) -> list[str]:
+    probe = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src']))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=_clean_env(**extra), capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_policy_lets_pages_load_pictures_from_the_object_store():
+    """Fails before the fix: there was no policy, so nothing said where pictures come from."""
+    assert _img_src(S3_ENDPOINT_URL="https://minio.example.com:9000/") == ["'self'", "https://minio.example.com:9000"]
+    assert _img_src(S3_ENDPOINT_URL="", S3_REGION="eu-west-1") == ["'self'", "https://s3.eu-west-1.amazonaws.com"]
+    assert _img_src(S3_ENDPOINT_URL="", S3_REGION="us-east-1") == ["'self'", "https://s3.amazonaws.com"]
+
+
+def test_an_operator_adds_image_origins_and_a_report_url():
+    assert _img_src(
+        S3_ENDPOINT_URL="https://s3.example.com", CSP_EXTRA_IMG_SRC="https://cdn.example.com,https://*.img.example.com"
+    ) == [
+        "'self'",
+        "https://s3.example.com",
+        "https://cdn.example.com",
+        "https://*.img.example.com",
+    ]
+    probe = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['report-uri'])"
+    )
+    env = _clean_env(CSP_REPORT_URL="https://reports.example.com/csp")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.stdout.strip().splitlines()[-1] == "['https://reports.example.com/csp']"
+
+
+def test_a_value_that_would_widen_the_policy_is_refused():
+    """An extra origin is an origin only: a semicolon, a keyword or a bare * would add directives or allow anything."""
+    for value in ["https://cdn.example.com; script-src *", "*", "'unsafe-inline'", "data:", "cdn.example.com"]:
+        assert "CSP_EXTRA_IMG_SRC entries must be origins" in _refusal(CSP_EXTRA_IMG_SRC=value), value
+    assert "CSP_REPORT_URL must be" in _refusal(CSP_REPORT_URL="https://r.example.com/; script-src *")

@@ -30,7 +30,7 @@ def thumbnail(image: Image | None, size: int = 64):
     if image is None or not (image.thumb_key or image.original_key):
         return "—"
     return format_html(
-        '<img src="{}" width="{}" height="{}" style="object-fit:cover;border-radius:6px" alt="" loading="lazy">',
+        '<img src="{}" width="{}" height="{}" class="admin-thumb" alt="" loading="lazy">',
         media.url(image.thumb_key or image.original_key),
         size,
         size,

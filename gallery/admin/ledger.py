@@ -136,7 +136,7 @@ class CreditAccountAdmin(CreditChangeActionMixin, ReadOnlyAdmin):
             total = credits.ledger_total(obj.user)
         if total == obj.balance:
             return format_html("{} ✓", total)
-        return format_html('<strong style="color:#b91c1c">{} ≠ {}</strong>', total, obj.balance)
+        return format_html('<strong class="ledger-mismatch">{} ≠ {}</strong>', total, obj.balance)
 
     def users_of(self, queryset: QuerySet[CreditAccount]) -> list:
         return [account.user for account in queryset.select_related("user")]

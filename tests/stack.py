@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -18,9 +19,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+
+from tests.helpers import txt2img_form
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,11 +105,13 @@ class Stack:
 
     # --- processes ---
 
-    def manage(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    def manage(
+        self, *args: str, check: bool = True, timeout: float = 120, extra_env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
         result = subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=ROOT,
-            env=self.env,
+            env={**self.env, **(extra_env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -193,21 +199,117 @@ class Stack:
         self._drop_database()
 
     # --- questions to the running site ---
+    #
+    # The site's database belongs to its processes (a SQLite file they hold, or a PostgreSQL
+    # database of their own), so each question is one `manage.py shell` run in the site's
+    # environment: a second or two. Tests ask these named questions; none builds Python source.
 
     def invariants(self) -> dict:
         result = self.manage("check_invariants", check=False)
         return json.loads(result.stdout.strip().splitlines()[-1])
 
     def shell(self, code: str) -> str:
+        """Run `code` in the site's Django shell; its output. For the benchmarks' own questions."""
         return self.manage("shell", "--no-imports", "-c", code).stdout
 
+    def _query(self, code: str, **args: Any) -> Any:
+        """Run `code` in the site's Django shell with `args` (JSON values) bound to the dict
+        `args`; `code` sets `result`, which comes back through JSON. The values travel in the
+        environment, never pasted into the source."""
+        prologue = "import json, os\nargs = json.loads(os.environ['STACK_QUERY_ARGS'])\n"
+        program = f"{prologue}{code}\nprint(json.dumps(result))"
+        output = self.manage(
+            "shell", "--no-imports", "-c", program, extra_env={"STACK_QUERY_ARGS": json.dumps(args)}
+        ).stdout
+        return json.loads(output.strip().splitlines()[-1])
+
     def create_user(self, username: str, password: str, *, credits_amount: int = 50, staff: bool = False) -> None:
-        self.shell(
-            "from django.contrib.auth import get_user_model; from gallery import credits; "
-            f"u = get_user_model().objects.create_user({username!r}, password={password!r}, "
-            f"is_staff={staff}, is_superuser={staff}); "
-            f"credits.grant(user=u, amount={credits_amount}, reason='test') if {credits_amount} else None"
+        self._query(
+            "from django.contrib.auth import get_user_model\n"
+            "from gallery import credits\n"
+            "u = get_user_model().objects.create_user(args['username'], password=args['password'], "
+            "is_staff=args['staff'], is_superuser=args['staff'])\n"
+            "if args['amount']:\n"
+            "    credits.grant(user=u, amount=args['amount'], reason='test')\n"
+            "result = u.pk",
+            username=username,
+            password=password,
+            staff=staff,
+            amount=credits_amount,
         )
+
+    def job_status(self, job_id: str) -> str:
+        """The job's status as stored (Job.status)."""
+        return self._query(
+            "from gallery.models import Job\nresult = Job.objects.get(id=args['job']).status", job=job_id
+        )
+
+    def wait_for_status(self, job_id: str, wanted: set[str], *, timeout: float = 60) -> str:
+        """Ask for the job's stored status until it is one of `wanted`; returns it."""
+        deadline = time.monotonic() + timeout
+        status = ""
+        while time.monotonic() < deadline:
+            status = self.job_status(job_id)
+            if status in wanted:
+                return status
+            time.sleep(0.5)
+        raise AssertionError(f"job {job_id} is {status}, wanted {wanted}\n{self.log('worker')[-2000:]}")
+
+    def image_count(self, job_id: str) -> int:
+        """How many gallery images the job has (one at most, if ingest is right)."""
+        return self._query(
+            "from gallery.models import Image\nresult = Image.objects.filter(job_id=args['job']).count()", job=job_id
+        )
+
+    def debit_count(self, job_id: str) -> int:
+        """How many times the job was charged (its debit rows in the ledger)."""
+        return self._query(
+            "from gallery.models import CreditTransaction\n"
+            "result = CreditTransaction.objects.filter(job_id=args['job'], kind='debit').count()",
+            job=job_id,
+        )
+
+    def notify_url(self, job_id: str) -> str:
+        """The job's callback URL with its token, as the site gave it to the provider."""
+        return self._query("from gallery import tokens\nresult = tokens.notify_url(args['job'])", job=job_id)
+
+    def first_callback_body(self, job_id: str) -> dict | None:
+        """The body of the first callback the provider delivered for the job, as recorded."""
+        return self._query(
+            "from gallery.models import CallbackDelivery\n"
+            "first = CallbackDelivery.objects.filter(job_id=args['job']).first()\n"
+            "result = first.body if first else None",
+            job=job_id,
+        )
+
+    def planned_ingest_retries(self, job_id: str) -> int:
+        """How many later ingest attempts of the job are scheduled (django-q2 schedules)."""
+        return self._query(
+            "from django_q.models import Schedule\n"
+            "result = Schedule.objects.filter(name__startswith=f\"gallery.tasks.ingest_result:{args['job']}\").count()",
+            job=job_id,
+        )
+
+    def backdate_and_sweep(self, job_id: str, *, ask_provider: bool = True) -> str:
+        """Pretend the job was submitted two hours ago, run the stale-job sweep once, in one go,
+        and return the job's status after it. Without `ask_provider` the sweep runs as with
+        APISpace's documented surface, which has no status call."""
+        return self._query(
+            "from datetime import timedelta\n"
+            "from django.conf import settings\n"
+            "from django.utils import timezone\n"
+            "from gallery.models import Job\n"
+            "from gallery.tasks import sweep_stale_jobs\n"
+            "if not args['ask_provider']:\n"
+            "    settings.APISPACE_STATUS_PATH = ''\n"
+            "Job.objects.filter(id=args['job']).update(submitted_at=timezone.now() - timedelta(hours=2))\n"
+            "sweep_stale_jobs()\n"
+            "result = Job.objects.get(id=args['job']).status",
+            job=job_id,
+            ask_provider=ask_provider,
+        )
+
+    # --- a user's view of it, over HTTP ---
 
     def session(self, username: str, password: str) -> requests.Session:
         """A logged-in browser-like session (cookies, CSRF) using the real login form."""
@@ -241,3 +343,21 @@ class Stack:
                 return status
             time.sleep(0.3)
         raise AssertionError(f"job still {status} after {timeout} s\n{self.log('worker')[-3000:]}")
+
+    def submit(self, http: requests.Session, prompt: str, **extra: Any) -> str:
+        """Send the text-to-image form as the user would (seed 42); returns the new job's page URL."""
+        url = f"{self.url}/jobs/new/txt2img/"
+        http.get(url)
+        response = self.post_form(http, url, txt2img_form(prompt, seed=42, **extra))
+        assert response.status_code == 200, response.text[:500]
+        assert "/jobs/" in response.url and response.url != url, "the form did not create a job"
+        return response.url
+
+    @staticmethod
+    def job_id(job_url: str) -> str:
+        return job_url.rstrip("/").rsplit("/", 1)[-1]
+
+    def balance(self, http: requests.Session) -> int:
+        """The balance the user's credits page shows."""
+        page = http.get(f"{self.url}/credits/").text
+        return int(re.search(r'data-testid="credit-balance">[^0-9]*(\d+)', page).group(1))

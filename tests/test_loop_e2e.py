@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.helpers import png_bytes, txt2img_form
+from tests.helpers import png_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -21,28 +21,13 @@ def user(stack):
     return stack.session("erin", PASSWORD)
 
 
-def _submit(stack, http, prompt: str, **extra) -> str:
-    url = f"{stack.url}/jobs/new/txt2img/"
-    http.get(url)
-    data = txt2img_form(prompt, seed=42, **extra)
-    response = stack.post_form(http, url, data)
-    assert response.status_code == 200, response.text[:500]
-    assert "/jobs/" in response.url and response.url != url, "the form did not create a job"
-    return response.url
-
-
-def _balance(stack, http) -> int:
-    page = http.get(f"{stack.url}/credits/").text
-    return int(re.search(r'data-testid="credit-balance">[^0-9]*(\d+)', page).group(1))
-
-
 def test_text_to_image_lands_in_the_gallery_and_the_bucket(stack, user, s3_server):
-    before = _balance(stack, user)
-    job_url = _submit(stack, user, "玫瑰花 in a garden")
+    before = stack.balance(user)
+    job_url = stack.submit(user, "玫瑰花 in a garden")
     assert stack.wait_for_job(user, job_url) == "succeeded"
     page = user.get(job_url).text
     assert 'data-testid="job-result"' in page
-    assert _balance(stack, user) == before - 2
+    assert stack.balance(user) == before - 2
     gallery = user.get(f"{stack.url}/gallery/").text
     assert 'data-testid="image-card"' in gallery
     image_src = re.search(r'<img class="result" src="([^"]+)"', page).group(1).replace("&amp;", "&")
@@ -63,24 +48,18 @@ def test_text_to_image_lands_in_the_gallery_and_the_bucket(stack, user, s3_serve
     ],
 )
 def test_faults_end_as_the_user_is_told_and_are_refunded(stack, user, marker, status, shown):
-    before = _balance(stack, user)
-    job_url = _submit(stack, user, f"a castle {marker}")
+    before = stack.balance(user)
+    job_url = stack.submit(user, f"a castle {marker}")
     assert stack.wait_for_job(user, job_url) == status
     assert shown in user.get(job_url).text
-    assert _balance(stack, user) == before
+    assert stack.balance(user) == before
     assert stack.invariants()["ok"], stack.invariants()
 
 
 def test_duplicate_callbacks_give_one_image(stack, user):
-    job_url = _submit(stack, user, "white clouds [[dup:5]]")
+    job_url = stack.submit(user, "white clouds [[dup:5]]")
     assert stack.wait_for_job(user, job_url) == "succeeded"
-    job_id = job_url.rstrip("/").rsplit("/", 1)[-1]
-    counts = stack.shell(
-        "from gallery.models import Image, CallbackDelivery; "
-        f"print(Image.objects.filter(job_id={job_id!r}).count(), "
-        f"CallbackDelivery.objects.filter(job_id={job_id!r}).count())"
-    ).split()
-    assert counts[0] == "1"
+    assert stack.image_count(stack.job_id(job_url)) == 1
     assert stack.invariants()["ok"]
 
 

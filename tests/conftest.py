@@ -156,6 +156,16 @@ def stack(s3_server):
     running.stop()
 
 
+@pytest.fixture(scope="session")
+def production_stack(s3_server):
+    """The same, with DEBUG off: what a visitor of the deployed site gets (error pages, static)."""
+    from tests.stack import Stack
+
+    running = Stack(s3_server, debug=False).start()
+    yield running
+    running.stop()
+
+
 @pytest.fixture
 def image_host(settings):
     """A local stand-in for the provider's image host, allowed by ingest's SSRF guard: a good

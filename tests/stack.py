@@ -36,7 +36,10 @@ def _free_port() -> int:
 
 
 class Stack:
-    def __init__(self, s3: dict, *, extra_env: dict[str, str] | None = None, workers: int = 3):
+    def __init__(self, s3: dict, *, extra_env: dict[str, str] | None = None, workers: int = 3, debug: bool = True):
+        """`debug=False` runs the site as production does (DEBUG off, static files collected and
+        served by WhiteNoise, Django's own error pages never shown)."""
+        self.debug = debug
         self.dir = Path(tempfile.mkdtemp(prefix="aigc-stack-"))
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -50,7 +53,7 @@ class Stack:
         env.update(
             {
                 "DJANGO_SETTINGS_MODULE": "aigc_site.settings",
-                "DEBUG": "1",
+                "DEBUG": "1" if debug else "0",
                 "SECRET_KEY": "stack-" + secrets.token_hex(16),
                 # wait_healthy asks /healthz/ready, which answers staff or this token only.
                 "HEALTH_TOKEN": "stack-ready-" + secrets.token_hex(8),
@@ -134,6 +137,8 @@ class Stack:
 
     def start(self) -> Stack:
         self.manage("migrate", "--noinput")
+        if not self.debug:
+            self.manage("collectstatic", "--noinput")
         self._spawn("web", "runserver", f"127.0.0.1:{self.port}", "--noreload")
         self.start_worker()
         self.wait_healthy()

@@ -63,6 +63,7 @@ def new_page(browser, stack):
     without the header. Any of them fails the test at teardown."""
     contexts = []
     problems: list[str] = []
+    sites: set[str] = set()
 
     def on_console(message) -> None:
         if "Content Security Policy" in message.text or "Refused to" in message.text:
@@ -71,15 +72,18 @@ def new_page(browser, stack):
     def on_response(response) -> None:
         if (
             response.request.resource_type == "document"
-            and response.url.startswith(stack.url)
+            and response.url.startswith(tuple(sites))
             and response.status == 200
             and "content-security-policy" not in response.headers
         ):
             problems.append(f"no Content-Security-Policy header: {response.url}")
 
-    def make(*, locale: str = "en-US", width: int = 1280):
+    def make(*, locale: str = "en-US", width: int = 1280, on=None):
+        """A page in a fresh context, on `stack` unless `on` names another running site."""
+        site = on or stack
+        sites.add(site.url)
         context = browser.new_context(
-            viewport={"width": width, "height": 900}, locale=locale, base_url=stack.url, accept_downloads=True
+            viewport={"width": width, "height": 900}, locale=locale, base_url=site.url, accept_downloads=True
         )
         context.set_default_timeout(30_000)
         context.expose_binding("__cspViolation", lambda source, violation: problems.append(f"violation: {violation}"))
@@ -262,18 +266,35 @@ def test_journey_3_unsafe_and_failed_results_are_explained_and_refunded(new_page
     assert stack.invariants()["ok"]
 
 
-def test_journey_4_the_language_switcher_turns_the_whole_ui(new_page, stack):
+def test_journey_4_the_language_switcher_turns_the_whole_ui(new_page, production_stack):
+    """On the site as deployed (DEBUG off): a phone user works the header with the keyboard only,
+    switches languages, and meets our own error page, in both languages."""
     shot = Shots("4-language")
-    stack.create_user("journey4", PASSWORD)
-    page = new_page(locale="zh-CN", width=390)
+    production_stack.create_user("journey4", PASSWORD)
+    page = new_page(locale="zh-CN", width=390, on=production_stack)
     _log_in(page, "journey4")
     page.goto("/")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert "把文字变成图画" in page.locator("h1").inner_text()
     assert page.locator("#credit-balance-compact").is_visible()  # the balance, beside the menu button
+    menu = page.locator("[data-testid=menu-button]")
+    assert menu.get_attribute("aria-expanded") == "false" and not page.locator("#site-nav").is_visible()
     shot(page, "chinese")
-    page.click("label.nav-toggle-label")  # a phone: the switcher is in the menu
+    # Keyboard only: Tab from the top of the page reaches the menu button, Enter opens the menu.
+    page.keyboard.press("Tab")
+    for _ in range(5):
+        if page.evaluate("document.activeElement.dataset.testid") == "menu-button":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.testid") == "menu-button"
+    page.keyboard.press("Enter")
+    assert menu.get_attribute("aria-expanded") == "true" and page.locator("#site-nav").is_visible()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('#site-nav') !== null")  # into the menu
     shot(page, "menu-open")
+    page.keyboard.press("Escape")
+    assert menu.get_attribute("aria-expanded") == "false"
+    menu.click()  # a phone: the switcher is in the menu
     with page.expect_navigation():
         page.select_option("[data-testid=language-select]", "en")
     assert page.locator("html").get_attribute("lang") == "en"
@@ -281,12 +302,20 @@ def test_journey_4_the_language_switcher_turns_the_whole_ui(new_page, stack):
     page.goto("/inspiration/")
     assert "Inspiration" in page.locator("h1").inner_text()
     shot(page, "english-persists")
-    page.click("label.nav-toggle-label")
+    assert page.goto("/no-such-page/").status == 404
+    assert "We could not find that page" in page.locator("h1").inner_text()
+    shot(page, "not-found-english")
+    page.goto("/")
+    page.locator("[data-testid=menu-button]").click()
     with page.expect_navigation():
         page.select_option("[data-testid=language-select]", "zh-hans")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
+    page.goto("/inspiration/")
     assert "灵感" in page.locator("h1").inner_text()
     shot(page, "back-to-chinese")
+    assert page.goto("/no-such-page/").status == 404
+    assert "找不到这个页面" in page.locator("h1").inner_text()
+    shot(page, "not-found-chinese")
 
 
 def test_journey_5_staff_refund_by_hand_and_read_the_usage_report(new_page, stack):

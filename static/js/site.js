@@ -1,6 +1,23 @@
 // Small progressive enhancements; every page works without them. All behaviour is attached here,
 // never in the markup: the Content-Security-Policy (script-src 'self') refuses inline handlers.
 // Listeners sit on the document, so content htmx swaps in later is covered too.
+
+// The page is scripted: CSS folds the phone menu behind its button (without this, it stays open).
+document.documentElement.classList.add("js");
+
+function setMenu(button, open) {
+  button.setAttribute("aria-expanded", String(open));
+  document.getElementById(button.getAttribute("aria-controls")).classList.toggle("open", open);
+}
+document.addEventListener("click", (event) => {
+  const toggle = event.target.closest("[data-nav-toggle]");
+  if (toggle) setMenu(toggle, toggle.getAttribute("aria-expanded") !== "true");
+});
+document.addEventListener("keydown", (event) => {
+  // Escape closes the open menu and gives the focus back to its button.
+  const toggle = document.querySelector("[data-nav-toggle][aria-expanded=true]");
+  if (event.key === "Escape" && toggle) { setMenu(toggle, false); toggle.focus(); }
+});
 document.addEventListener("click", (event) => {
   const field = event.target.closest("[data-select-on-click]");
   if (field) field.select();

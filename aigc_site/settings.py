@@ -308,6 +308,11 @@ INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 40 * 1024 * 1024)
 INGEST_CONNECT_TIMEOUT = env_float("INGEST_CONNECT_TIMEOUT", 5.0)
 INGEST_READ_TIMEOUT = env_float("INGEST_READ_TIMEOUT", 30.0)
 INGEST_MAX_REDIRECTS = 3
+# When our own object store fails, ingest is retried with no limit on the count (the picture is
+# safe at the provider), backing off from 10 s to at most this many seconds between tries.
+INGEST_MAX_RETRY_SECONDS = env_float("INGEST_MAX_RETRY_SECONDS", 300.0)
+if INGEST_MAX_RETRY_SECONDS <= 0:
+    raise ImproperlyConfigured("INGEST_MAX_RETRY_SECONDS must be more than 0")
 
 # --- images: limits shared by uploads and ingest ---
 

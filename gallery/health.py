@@ -18,8 +18,11 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.db.models import Min
+from django.utils import timezone
 
 from . import provider
+from .models import Job
 
 Check = dict[str, Any]
 
@@ -91,3 +94,17 @@ def readiness() -> dict[str, Check]:
     if settings.ENGINE_ENABLED:
         checks["superres_model"] = _check(_superres)
     return checks
+
+
+def saving_backlog() -> dict[str, Any]:
+    """The pictures that have arrived and are not stored yet (Job.is_saving): how many, and how
+    long the oldest has waited since its callback. Not a check: the pictures are safe at the
+    provider and ingest retries until they are stored, so a backlog never takes the site out
+    of rotation; but one that stays, or an oldest wait of several retry intervals, means our
+    object store (or the workers) are failing, and is what a monitor alerts on."""
+    saving = Job.objects.saving()
+    first = saving.aggregate(first=Min("callback_received_at"))["first"]
+    return {
+        "jobs": saving.count(),
+        "oldest_seconds": round((timezone.now() - first).total_seconds(), 1) if first else None,
+    }

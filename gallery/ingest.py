@@ -33,8 +33,6 @@ class IngestRetry(Exception):
         super().__init__(message)
         self.ours = ours
 
-    """A temporary failure (image host or object store down); try again later."""
-
 
 @dataclass(frozen=True)
 class StoredObjects:
@@ -197,18 +195,19 @@ def attach_image(*, job_id: UUID | str, stored: StoredObjects, callback: Callbac
 
 
 # The provider's image host is given this many tries; our own object store is retried with no
-# limit on the count (the picture is safe at the provider), at most every 5 minutes.
+# limit on the count (the picture is safe at the provider), at most every
+# INGEST_MAX_RETRY_SECONDS (5 minutes by default).
 INGEST_ATTEMPTS = 6
-INGEST_MAX_RETRY_INTERVAL = 300.0
 
 
 def retry_after(exc: IngestRetry, *, job_id: UUID | str, attempt: int) -> Retry | None:
     """When to try an ingest again after `exc`, or None when the job has been failed (the
     provider's host kept failing for INGEST_ATTEMPTS tries). Our own outage never fails a job:
-    it is logged as an error for the operator and retried."""
+    it is logged as an error for the operator and retried; meanwhile the owner sees the job as
+    "Saving your picture…" and /healthz/ready counts it (Job.is_saving)."""
     if exc.ours:
         logger.error("object storage unavailable, ingest of %s waits (attempt %d): %s", job_id, attempt, exc)
-        return backoff(attempt, base=10, cap=INGEST_MAX_RETRY_INTERVAL)
+        return backoff(attempt, base=10, cap=settings.INGEST_MAX_RETRY_SECONDS)
     if attempt >= INGEST_ATTEMPTS:
         jobs.fail(job_id=job_id, reason=f"the result image could not be fetched: {exc}")
         return None

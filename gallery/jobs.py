@@ -327,7 +327,7 @@ def awaiting_ingest(*, older_than: timedelta):
     """Submitted jobs whose callback was recorded a while ago and that are still not
     finished: their ingest task may have been lost (a killed worker on a broker without
     acknowledgements), so the sweep hands them to ingest again (ingest is idempotent)."""
-    return Job.objects.filter(status=S.SUBMITTED, callback_received_at__lt=timezone.now() - older_than)
+    return Job.objects.saving().filter(callback_received_at__lt=timezone.now() - older_than)
 
 
 def stale_claims(*, older_than: timedelta):

@@ -39,6 +39,12 @@ class JobStatus(models.TextChoices):
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.SUBMITTED)
 
 
+class JobQuerySet(models.QuerySet):
+    def saving(self) -> JobQuerySet:
+        """Jobs whose picture is being saved: the same rule as Job.is_saving, as a query."""
+        return self.filter(status=JobStatus.SUBMITTED, callback_received_at__isnull=False)
+
+
 class Job(models.Model):
     """One call of the image API, from the form to the finished picture."""
 
@@ -68,6 +74,8 @@ class Job(models.Model):
     callback_received_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = JobQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [
@@ -83,6 +91,23 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in ACTIVE_STATUSES
+
+    @property
+    def is_saving(self) -> bool:
+        """The provider's success callback is recorded and the picture is not stored yet: ingest
+        is downloading and storing it, or waiting for our object store to come back (retried
+        with no limit, gallery/ingest.py). A way of showing `submitted`, not a status of its own
+        (only gallery.jobs writes status). JobQuerySet.saving, above, is the same rule as a query."""
+        return self.status == JobStatus.SUBMITTED and self.callback_received_at is not None
+
+    @property
+    def display_status(self) -> str:
+        """What the status pill shows (its CSS class): "saving" while is_saving, else the status."""
+        return "saving" if self.is_saving else self.status
+
+    @property
+    def display_status_label(self) -> str:
+        return _("Saving your picture…") if self.is_saving else self.get_status_display()
 
     @property
     def elapsed_seconds(self) -> float | None:

@@ -102,3 +102,14 @@ def set_created_at(image: Image, created_at: datetime) -> None:
     # created_at is auto_now_add, so create() ignores a given value; update() does not.
     Image.objects.filter(id=image.id).update(created_at=created_at)
     image.created_at = created_at
+
+
+def saving_job(owner, prompt: str = "Roses", **params: Any) -> Job:
+    """A job whose success callback has been recorded and whose picture is not stored yet
+    (its ingest task has not run: in a test, on_commit callbacks do not fire)."""
+    from tests.helpers import callback_body
+
+    job = submitted_job(owner, prompt, **params)
+    jobs.record_callback(job_id=job.id, body=callback_body("success-documented"), success=True, safe=True)
+    job.refresh_from_db()
+    return job

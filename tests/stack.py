@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from devstack import objectstore
 from tests.helpers import txt2img_form
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +34,40 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class ObjectStore:
+    """A SeaweedFS of its own, for a stack whose object store a test stops and starts again
+    (the session's, in tests/conftest.py, is shared by every test). Its data survives a stop."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="aigc-weed-"))
+        self.ports = objectstore.Ports.free()
+        self.endpoint = f"http://127.0.0.1:{self.ports.s3}"
+        self.access_key, self.secret_key, self.bucket = "outageaccess", "outagesecret123", "aigc-outage"
+        self.process: subprocess.Popen | None = None
+
+    def s3(self) -> dict:
+        """What Stack takes as its S3."""
+        return {
+            "endpoint": self.endpoint,
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+            "bucket": self.bucket,
+        }
+
+    def start(self) -> ObjectStore:
+        """Start it (again, on the same ports and data) and wait until a write and a read work."""
+        log = open(self.dir / "weed.log", "ab")  # noqa: SIM115 - lives as long as the process
+        self.process = objectstore.start(self.dir, self.ports, self.access_key, self.secret_key, log_file=log)
+        client = objectstore.client(self.endpoint, self.access_key, self.secret_key)
+        objectstore.wait_until_ready(client, self.bucket, process=self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            objectstore.stop(self.process)
+            self.process = None
 
 
 class Stack:
@@ -361,6 +396,13 @@ class Stack:
     @staticmethod
     def job_id(job_url: str) -> str:
         return job_url.rstrip("/").rsplit("/", 1)[-1]
+
+    def readiness(self) -> tuple[int, dict]:
+        """/healthz/ready as a monitor holding HEALTH_TOKEN sees it: the status code and the body."""
+        response = requests.get(
+            f"{self.url}/healthz/ready", headers={"Authorization": f"Bearer {self.env['HEALTH_TOKEN']}"}, timeout=60
+        )
+        return response.status_code, response.json()
 
     def balance(self, http: requests.Session) -> int:
         """The balance the user's credits page shows."""

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from gallery import credits, jobs, moderation
 from gallery.models import AuditEntry, CreditAccount, CreditTransaction, Image, Job, JobStatus, Report, SensitiveWord
-from tests.factories import image_row, make_job
+from tests.factories import image_row, make_job, saving_job
 from tests.helpers import callback_body
 
 pytestmark = pytest.mark.django_db
@@ -108,6 +108,24 @@ def test_staff_can_filter_and_search_jobs(staff_client, alice, bob):
     assert ids(f"?q={failed.pk}") == {failed.pk}
     assert ids("?created_at__gte=2000-01-01+00%3A00%3A00%2B08%3A00") == {failed.pk, other.pk}
     assert ids("?created_at__gte=2999-01-01+00%3A00%3A00%2B08%3A00") == set()
+
+
+def test_staff_see_how_many_pictures_wait_to_be_saved_and_can_list_them(staff_client, alice, bob):
+    """Fails before the change: the job list had no such filter and no count, so a stuck
+    object store showed only as jobs "Running" for ever."""
+    saving = saving_job(alice, "a lighthouse")
+    make_job(bob, prompt="a fox", task_id="provider-task-fox")
+    url = reverse(CHANGELIST)
+    response = staff_client.get(url + "?saving=yes")
+    assert {job.pk for job in response.context["cl"].result_list} == {saving.pk}
+    html = staff_client.get(url).content.decode()
+    assert "saving (callback received, picture not stored yet)" in html
+    assert 'data-testid="saving-backlog"' in html and "1 job waiting to be saved" in html
+
+
+def test_the_count_is_not_shown_when_nothing_waits(staff_client, alice):
+    make_job(alice, prompt="a fox", task_id="provider-task-fox")
+    assert 'data-testid="saving-backlog"' not in staff_client.get(reverse(CHANGELIST)).content.decode()
 
 
 def test_a_job_page_shows_the_raw_params_response_and_callbacks_read_only(staff_client, alice):

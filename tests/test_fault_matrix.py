@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import PASSWORD
+from tests.stack import ObjectStore, Stack
 
 pytestmark = pytest.mark.slow
 
@@ -139,3 +140,46 @@ def test_the_backend_time_spelling_is_accepted_end_to_end(stack, user):
     job_id = stack.job_id(job_url)
     body = stack.first_callback_body(job_id)
     assert "create_time" in body["data"] and "createtime" not in body["data"]
+
+
+@pytest.fixture
+def outage():
+    """A stack on an object store of its own, which the test stops and starts again. Ingest
+    waits at most 1 s between retries of our store here (INGEST_MAX_RETRY_SECONDS), so the
+    retries follow the cluster's scheduler, which looks for due retries every 30 s."""
+    store = ObjectStore().start()
+    stack = Stack(store.s3(), extra_env={"INGEST_MAX_RETRY_SECONDS": "1"}, workers=2)
+    try:
+        yield stack.start(), store
+    finally:
+        stack.stop()
+        store.stop()
+
+
+def test_our_object_store_down_shows_saving_then_delivers_once_it_is_back(outage):
+    stack, store = outage
+    stack.create_user("saver", PASSWORD, credits_amount=10)
+    user = stack.session("saver", PASSWORD)
+    store.stop()
+    job_url = stack.submit(user, "a paper boat")
+    job_id = stack.job_id(job_url)
+    # The engine calls back; ingest downloads the picture and cannot store it: an error for
+    # the operator in the worker's log, and a retry instead of a failure.
+    deadline = time.monotonic() + 60
+    while f"object storage unavailable, ingest of {job_id} waits" not in stack.log("worker"):
+        assert time.monotonic() < deadline, stack.log("worker")[-3000:]
+        time.sleep(0.5)
+    page = user.get(job_url).text
+    assert "Saving your picture" in page
+    assert stack.job_status(job_id) == "submitted"  # not failed
+    assert stack.balance(user) == 8  # charged once, not refunded
+    status, ready = stack.readiness()
+    assert status == 503 and not ready["checks"]["storage"]["ok"]  # the store is down...
+    assert ready["saving"]["jobs"] == 1  # ...and one picture waits for it
+    store.start()
+    assert stack.wait_for_status(job_id, {"succeeded", "failed", "timed_out"}, timeout=120) == "succeeded"
+    assert 'data-testid="job-result"' in user.get(job_url).text
+    assert (stack.image_count(job_id), stack.debit_count(job_id)) == (1, 1)
+    assert stack.balance(user) == 8
+    assert stack.readiness()[1]["saving"] == {"jobs": 0, "oldest_seconds": None}
+    assert stack.invariants()["ok"]

@@ -130,3 +130,32 @@ def test_it_reports_a_broken_superres_model(monitor, provider_up, settings):
     response = monitor.get(reverse("healthz_ready"))
     assert response.status_code == 503
     assert "model files missing" in response.json()["checks"]["superres_model"]["detail"]
+
+
+# --- readiness: the pictures waiting to be saved ------------------------------------------------
+
+
+def test_it_reports_the_pictures_waiting_to_be_saved_and_stays_ready(monitor, provider_up, alice):
+    """Fails before the change: a job whose picture could not be stored (our object store
+    down, ingest retrying) showed nowhere an operator looks."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gallery.models import Job
+    from tests.factories import saving_job, submitted_job
+
+    submitted_job(alice, "still painting")  # no callback yet: not waiting to be saved
+    oldest = saving_job(alice, "a lighthouse")
+    saving_job(alice, "a fox")
+    Job.objects.filter(id=oldest.id).update(callback_received_at=timezone.now() - timedelta(minutes=10))
+    response = monitor.get(reverse("healthz_ready"))
+    body = response.json()
+    assert response.status_code == 200, body  # a backlog alone does not take the site out of rotation
+    assert body["saving"]["jobs"] == 2
+    assert 600 <= body["saving"]["oldest_seconds"] < 660
+
+
+def test_with_nothing_waiting_the_backlog_is_empty(monitor, provider_up):
+    body = monitor.get(reverse("healthz_ready")).json()
+    assert body["saving"] == {"jobs": 0, "oldest_seconds": None}

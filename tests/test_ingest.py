@@ -227,7 +227,7 @@ def test_the_sweep_hands_a_recorded_callback_whose_ingest_was_lost_to_ingest_aga
     assert Image.objects.filter(job=job).count() == 1
 
 
-def test_our_store_down_for_long_never_fails_the_job(alice, image_host, storage_down):
+def test_our_store_down_for_long_never_fails_the_job(alice, image_host, storage_down, settings):
     """Fails before the fix: the sixth attempt (about five minutes of outage) failed the job,
     refunded it and lost the picture, though the fault was ours, not the provider's."""
     from django_q.models import Schedule
@@ -242,9 +242,23 @@ def test_our_store_down_for_long_never_fails_the_job(alice, image_host, storage_
     planned = Schedule.objects.filter(name=f"gallery.tasks.ingest_result:{job.id}:41").get()
     from django.utils import timezone
 
-    assert (planned.next_run - timezone.now()).total_seconds() <= ingest.INGEST_MAX_RETRY_INTERVAL + 5
+    assert (planned.next_run - timezone.now()).total_seconds() <= settings.INGEST_MAX_RETRY_SECONDS + 5
     assert tasks.ingest_result(str(job.id), 41) == "succeeded"
     assert credits.balance_of(alice) == 48
+
+
+def test_the_wait_between_retries_of_our_store_is_capped_by_the_setting(alice, image_host, storage_down, settings):
+    """Fails before the change: the cap was a constant (300 s) and the first retry came after 10 s."""
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    settings.INGEST_MAX_RETRY_SECONDS = 1
+    job = submitted_job(alice)
+    _callback(job, f"{image_host.url}/result.png")
+    with storage_down():
+        assert tasks.ingest_result(str(job.id), 1) == "retry 1"
+    planned = Schedule.objects.get(name=f"gallery.tasks.ingest_result:{job.id}:2")
+    assert (planned.next_run - timezone.now()).total_seconds() <= 1
 
 
 def test_a_copy_refused_on_cos_is_fetched_from_cdn(alice, image_host):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.urls import reverse
 
 from gallery import credits, jobs, tasks
 from gallery.models import CreditTransaction, Job, JobStatus
-from tests.factories import make_job
+from tests.factories import make_job, saving_job, submitted_job
 from tests.helpers import Recorder, json_reply
 
 pytestmark = pytest.mark.django_db
@@ -237,3 +238,42 @@ def test_a_gateway_error_is_not_resent_and_waits_for_the_callback(alice, provide
     job.refresh_from_db()
     assert job.status == S.SUBMITTED
     assert credits.balance_of(alice) == 48
+
+
+# --- "saving": the picture has arrived and is being stored ---
+
+
+def test_a_job_whose_picture_is_being_saved_is_saving_not_a_new_status(alice):
+    """Fails before the change: there was no way to tell a job being saved from one running."""
+    running = submitted_job(alice, "a fox")
+    saving = saving_job(alice, "a lighthouse")
+    assert (running.is_saving, running.display_status) == (False, "submitted")
+    assert (saving.is_saving, saving.display_status, saving.status) == (True, "saving", S.SUBMITTED)
+    assert list(Job.objects.saving()) == [saving]
+    assert str(saving.display_status_label) == "Saving your picture…"
+    assert str(running.display_status_label) == "Running"
+
+
+def test_the_job_page_and_its_poll_say_saving_your_picture(alice_client, alice):
+    """Fails before the change: the pill said "Running" while the picture was being stored."""
+    job = saving_job(alice)
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        page = alice_client.get(reverse("job_detail", args=[job.id]), **headers).content.decode()
+        assert 'class="status-pill status-saving"' in page
+        assert "Saving your picture…" in page and ">Running<" not in page
+        assert 'data-status="submitted"' in page  # what machines read stays the stored status
+        assert 'hx-trigger="every' in page  # and it keeps polling until the picture is there
+
+
+def test_the_job_list_says_saving_your_picture(alice_client, alice):
+    saving_job(alice, "a lighthouse")
+    submitted_job(alice, "a fox")
+    page = alice_client.get(reverse("job_list")).content.decode()
+    assert page.count("Saving your picture…") == 1
+    assert page.count(">Running<") == 1
+
+
+def test_saving_is_translated(alice_client, alice):
+    job = saving_job(alice)
+    page = alice_client.get(reverse("job_detail", args=[job.id]), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "正在保存图片…" in page

@@ -385,3 +385,22 @@ def test_a_value_that_would_widen_the_policy_is_refused():
     for value in ["https://cdn.example.com; script-src *", "*", "'unsafe-inline'", "data:", "cdn.example.com"]:
         assert "CSP_EXTRA_IMG_SRC entries must be origins" in _refusal(CSP_EXTRA_IMG_SRC=value), value
     assert "CSP_REPORT_URL must be" in _refusal(CSP_REPORT_URL="https://r.example.com/; script-src *")
+
+
+RETRY_PROBE = "import django; django.setup(); from django.conf import settings as s; print(s.INGEST_MAX_RETRY_SECONDS)"
+
+
+def test_the_cap_on_the_wait_between_ingest_retries_is_a_setting():
+    """Fails before the change: it was a constant in gallery/ingest.py (300 s), so the fault
+    matrix could not shorten an object-store outage."""
+
+    def cap(**extra: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", RETRY_PROBE], cwd=ROOT, env=_clean_env(**extra), capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip().splitlines()[-1]
+
+    assert cap() == "300.0"
+    assert cap(INGEST_MAX_RETRY_SECONDS="2") == "2.0"
+    assert "INGEST_MAX_RETRY_SECONDS must be more than 0" in _refusal(INGEST_MAX_RETRY_SECONDS="0")

@@ -46,11 +46,27 @@ class JobAuditInline(ReadOnlyInline):
         return pretty_json(obj.data)
 
 
+class SavingFilter(admin.SimpleListFilter):
+    """Jobs whose picture has arrived and is not stored yet (Job.is_saving): ingest is retrying,
+    usually because our object store is down. They are not stuck at the provider, and nothing
+    is refunded; they finish by themselves once the store is back."""
+
+    title = _("saving")
+    parameter_name = "saving"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin):
+        return [("yes", _("saving (callback received, picture not stored yet)"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> QuerySet[Job]:
+        return queryset.saving() if self.value() == "yes" else queryset
+
+
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "short_id", "owner", "kind", "status", "cost", "refunded", "provider_task_id")
     list_filter = (
         "status",
+        SavingFilter,
         "kind",
         ("created_at", admin.DateFieldListFilter),
         ("owner", admin.RelatedOnlyFieldListFilter),
@@ -108,6 +124,11 @@ class JobAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         refunds = CreditTransaction.objects.filter(job=OuterRef("pk"), kind=CreditTransaction.Kind.REFUND)
         return super().get_queryset(request).annotate(has_refund=Exists(refunds))
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        # The backlog /healthz/ready reports, where staff look (templates/admin/gallery/job/change_list.html).
+        backlog = {"saving_count": Job.objects.saving().count()}
+        return super().changelist_view(request, extra_context={**backlog, **(extra_context or {})})
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Job], search_term: str):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)

@@ -2,7 +2,8 @@
 
 Liveness answers without touching anything behind the process: an anonymous caller cannot make
 us write to S3 or call the paid provider, and learns nothing about our internals. Readiness runs
-gallery/health.py's checks and answers 503 when one fails, with each check's detail.
+gallery/health.py's checks and answers 503 when one fails, with each check's detail, and
+reports the pictures waiting to be saved (`saving`), which never fails readiness.
 """
 
 from __future__ import annotations
@@ -39,4 +40,7 @@ def ready(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"ok": False, "error": "staff or HEALTH_TOKEN required"}, status=403)
     checks = health.readiness()
     healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"ok": healthy, "checks": checks}, status=200 if healthy else 503)
+    body = {"ok": healthy, "checks": checks}
+    if checks["database"]["ok"]:  # the backlog is a query; with the database down, there is none to read
+        body["saving"] = health.saving_backlog()
+    return JsonResponse(body, status=200 if healthy else 503)

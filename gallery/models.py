@@ -13,6 +13,7 @@ import operator
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -377,18 +378,72 @@ class SignupAttempt(models.Model):
 # --- moderation and audit ---
 
 
+class SensitiveCategory(models.Model):
+    """A kind of content the sensitive-word list refuses, switched on or off as a whole by staff.
+
+    The rows are the codes below, made by migration 0010; staff change only `is_active` and
+    `mode`. Minors are always screened and always blocked (`clean` refuses anything else, and
+    gallery.moderation enforces it too, whatever the row says)."""
+
+    class Code(models.TextChoices):
+        SEXUAL = "sexual", _("Sexual content")
+        MINORS = "minors", _("Sexualisation of minors")
+        VIOLENCE = "violence", _("Violence and gore")
+        SELF_HARM = "self_harm", _("Self-harm and suicide")
+        DRUGS_WEAPONS = "drugs_weapons", _("Drugs, weapons and explosives")
+        GAMBLING = "gambling", _("Gambling")
+        FRAUD = "fraud", _("Fraud and counterfeiting")
+        HATE = "hate", _("Hate and discrimination")
+        OTHER = "other", _("Other (staff's own words)")
+
+    class Mode(models.TextChoices):
+        PER_WORD = "", _("Each word's own mode")
+        BLOCK = "block", _("Block every word")
+        MASK = "mask", _("Mask every word")
+
+    code = models.CharField(_("category"), max_length=16, primary_key=True, choices=Code.choices)
+    is_active = models.BooleanField(_("screened"), default=True)
+    mode = models.CharField(_("mode"), max_length=8, choices=Mode.choices, blank=True, default=Mode.PER_WORD)
+    changed_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("sensitive-word category")
+        verbose_name_plural = _("sensitive-word categories")
+
+    def __str__(self) -> str:
+        return str(self.Code(self.code).label) if self.code in self.Code.values else self.code
+
+    def clean(self) -> None:
+        if self.code == self.Code.MINORS and (not self.is_active or self.mode == self.Mode.MASK):
+            raise ValidationError(_("Sexualisation of minors is always screened and always blocked."))
+
+
 class SensitiveWord(models.Model):
     class Mode(models.TextChoices):
         BLOCK = "block", _("Block the prompt")
         MASK = "mask", _("Mask the word")
+        # An exception: a longer phrase that contains a listed word but is harmless ("路口交通"
+        # contains "口交", "rape flowers" contains "rape"); a match inside it is ignored.
+        ALLOW = "allow", _("Allow (an exception)")
 
-    word = models.CharField(max_length=64, unique=True)
-    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.MASK)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    word = models.CharField(_("word"), max_length=64, unique=True)
+    category = models.ForeignKey(
+        SensitiveCategory,
+        verbose_name=_("category"),
+        on_delete=models.PROTECT,
+        default=SensitiveCategory.Code.OTHER,
+        related_name="words",
+    )
+    mode = models.CharField(_("mode"), max_length=8, choices=Mode.choices, default=Mode.MASK)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+    # With the row counts, tells gallery.moderation that its matcher is out of date.
+    changed_at = models.DateTimeField(_("changed"), auto_now=True)
 
     class Meta:
         ordering = ["word"]
+        verbose_name = _("sensitive word")
+        verbose_name_plural = _("sensitive words")
 
     def __str__(self) -> str:
         return self.word
@@ -432,6 +487,8 @@ class AuditAction(models.TextChoices):
     SENSITIVE_WORD_ADDED = "sensitive_word.added", _("Sensitive word added")
     SENSITIVE_WORD_CHANGED = "sensitive_word.changed", _("Sensitive word changed")
     SENSITIVE_WORD_DELETED = "sensitive_word.deleted", _("Sensitive word deleted")
+    SENSITIVE_WORDS_IMPORTED = "sensitive_words.imported", _("Sensitive words imported")
+    SENSITIVE_CATEGORY_CHANGED = "sensitive_category.changed", _("Sensitive-word category changed")
 
 
 class AuditEntry(models.Model):

@@ -47,6 +47,9 @@ STAFF_URLS = [
     reverse("admin:gallery_credittransaction_changelist"),
     reverse("admin:gallery_creditaccount_changelist"),
     reverse("admin:gallery_sensitiveword_changelist"),
+    reverse("admin:gallery_sensitiveword_import"),
+    reverse("admin:gallery_sensitiveword_export"),
+    reverse("admin:gallery_sensitivecategory_changelist"),
     reverse("admin:gallery_report_changelist"),
     reverse("admin:gallery_auditentry_changelist"),
     reverse("admin:gallery_image_changelist"),
@@ -302,6 +305,7 @@ def test_sensitive_words_are_edited_in_the_list_and_audited(staff_client, staff)
         "form-TOTAL_FORMS": "1",
         "form-INITIAL_FORMS": "1",
         "form-0-id": str(word.pk),
+        "form-0-category": "violence",
         "form-0-mode": "block",
         "_save": "Save",
     }  # is_active left unticked: deactivated
@@ -310,7 +314,12 @@ def test_sensitive_words_are_edited_in_the_list_and_audited(staff_client, staff)
     word.refresh_from_db()
     assert (word.mode, word.is_active) == ("block", False)
     entry = AuditEntry.objects.get(action="sensitive_word.changed")
-    assert entry.actor == staff and entry.data == {"word": "violence", "mode": "block", "is_active": False}
+    assert entry.actor == staff and entry.data == {
+        "word": "violence",
+        "category": "violence",
+        "mode": "block",
+        "is_active": False,
+    }
 
 
 def test_the_moderation_queue_lists_open_reports_first(staff_client, alice, bob, staff):

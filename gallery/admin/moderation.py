@@ -1,44 +1,155 @@
-"""Moderation in the admin: the sensitive-word list, the report queue and the pictures."""
+"""Moderation in the admin: the sensitive-word list (its categories, CSV import and export),
+the report queue and the pictures."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import audit, moderation
-from ..models import Image, Report, SensitiveWord
+from .. import audit, moderation, wordlist
+from ..models import Image, Report, SensitiveCategory, SensitiveWord
 from .common import JobLinkMixin, ReadOnlyAdmin, pretty_json, thumbnail
+
+
+class WordListUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_(
+            "Columns word, category, mode (and optionally is_active: 1 or 0), as the export writes them. "
+            "New words are added, known words updated; one bad line and nothing is changed."
+        ),
+    )
+
+
+@admin.register(SensitiveCategory)
+class SensitiveCategoryAdmin(admin.ModelAdmin):
+    """The categories are fixed (migration 0010); staff switch them on or off and choose their mode."""
+
+    list_display = ("code", "is_active", "mode", "word_count", "changed_at")
+    list_editable = ("is_active", "mode")
+    fields = ("code", "is_active", "mode")
+    readonly_fields = ("code",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SensitiveCategory]:
+        return super().get_queryset(request).annotate(active_words=Count("words", filter=Q(words__is_active=True)))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("Active words"), ordering="active_words")
+    def word_count(self, obj: SensitiveCategory) -> int:
+        return getattr(obj, "active_words", 0)
+
+    def save_model(self, request: HttpRequest, obj: SensitiveCategory, form, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit.record(
+                request.user, audit.Action.SENSITIVE_CATEGORY_CHANGED, obj, is_active=obj.is_active, mode=obj.mode
+            )
 
 
 @admin.register(SensitiveWord)
 class SensitiveWordAdmin(admin.ModelAdmin):
-    list_display = ("word", "mode", "is_active", "created_at")
-    list_editable = ("mode", "is_active")
-    list_filter = ("mode", "is_active")
+    list_display = ("word", "category", "mode", "is_active", "created_at")
+    list_editable = ("category", "mode", "is_active")
+    list_filter = ("category", "mode", "is_active")
     search_fields = ("word",)
-    fields = ("word", "mode", "is_active")
+    fields = ("word", "category", "mode", "is_active")
+    actions = ["export_selected"]
+    change_list_template = "admin/gallery/sensitiveword/change_list.html"
+
+    def get_urls(self):
+        urls = [
+            path("import/", self.admin_site.admin_view(self.import_view), name="gallery_sensitiveword_import"),
+            path("export/", self.admin_site.admin_view(self.export_view), name="gallery_sensitiveword_export"),
+        ]
+        return urls + super().get_urls()
 
     # Changes to the list are staff actions too: each one is audited.
     def save_model(self, request: HttpRequest, obj: SensitiveWord, form, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        action = audit.Action.SENSITIVE_WORD_CHANGED if change else audit.Action.SENSITIVE_WORD_ADDED
-        audit.record(request.user, action, obj, word=obj.word, mode=obj.mode, is_active=obj.is_active)
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            action = audit.Action.SENSITIVE_WORD_CHANGED if change else audit.Action.SENSITIVE_WORD_ADDED
+            audit.record(
+                request.user,
+                action,
+                obj,
+                word=obj.word,
+                category=obj.category_id,
+                mode=obj.mode,
+                is_active=obj.is_active,
+            )
 
     def delete_model(self, request: HttpRequest, obj: SensitiveWord) -> None:
-        audit.record(request.user, audit.Action.SENSITIVE_WORD_DELETED, obj, word=obj.word)
-        super().delete_model(request, obj)
+        with transaction.atomic():
+            audit.record(request.user, audit.Action.SENSITIVE_WORD_DELETED, obj, word=obj.word)
+            super().delete_model(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SensitiveWord]) -> None:
         with transaction.atomic():
             for word in queryset:
                 audit.record(request.user, audit.Action.SENSITIVE_WORD_DELETED, word, word=word.word)
             super().delete_queryset(request, queryset)
+
+    @staticmethod
+    def _csv_response(words: QuerySet[SensitiveWord]) -> HttpResponse:
+        response = HttpResponse(
+            wordlist.export_csv(words.order_by("category", "word")), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="sensitive-words-{timezone.localdate()}.csv"'
+        return response
+
+    @admin.action(description=_("Export the selected words as CSV"), permissions=["view"])
+    def export_selected(self, request: HttpRequest, queryset: QuerySet[SensitiveWord]) -> HttpResponse:
+        return self._csv_response(queryset)
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return self._csv_response(SensitiveWord.objects.all())
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+            raise PermissionDenied
+        errors: list[str] = []
+        form = WordListUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                rows, errors = wordlist.parse_csv(upload.read(wordlist.MAX_BYTES + 1))
+            except wordlist.ImportRefused as exc:
+                errors = [str(exc)]
+            if not errors:
+                result = wordlist.import_rows(rows=rows, staff=request.user, filename=upload.name)
+                self.message_user(
+                    request,
+                    gettext("Imported: %(added)d added, %(updated)d updated, %(unchanged)d unchanged.")
+                    % {"added": len(result.added), "updated": len(result.updated), "unchanged": result.unchanged},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:gallery_sensitiveword_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("Import sensitive words"),
+            "form": form,
+            "import_errors": errors,
+        }
+        return TemplateResponse(request, "admin/gallery/sensitiveword/import.html", context)
 
 
 @admin.register(Report)

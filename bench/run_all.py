@@ -38,7 +38,8 @@ ARTIFACT = ROOT / "artifacts" / "bench.json"
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/8"
 PER_BACKEND = ("loop", "ingest", "gallery_page", "callbacks")
-ALL = (*PER_BACKEND, "upscale")
+ONCE = ("upscale", "moderation")  # no database or broker of the backend involved
+ALL = (*PER_BACKEND, *ONCE)
 TIMEOUT = 1200
 
 
@@ -181,16 +182,30 @@ ROWS: list[tuple[str, Any]] = [
     ),
     ("5. offline engine 4x upscale 512→2048", None),
     ("6. sustained ingests/s: whole run (steady)", _throughput),
+    ("7. screening a 1,000-char prompt, full word list", None),
 ]
 
 
-def table_rows(backends: dict[str, dict], upscale: dict) -> list[tuple[str, list[str]]]:
+def _once(label: str, upscale: dict, moderation: dict) -> str:
+    """The figures measured once for the machine (shown in the first column)."""
+    if label.startswith("5."):
+        seconds = upscale.get("upscale_seconds")
+        return f"{seconds:.2f} s ({upscale.get('label', upscale.get('model'))})" if seconds else "-"
+    try:
+        match, screen = moderation["match"]["mixed"]["p50"], moderation["screen_prompt"]["p50"]
+        return (
+            f"{match * 1e6:.0f} µs p50 (target {moderation['target_seconds'] * 1e6:.0f} µs; "
+            f"{screen * 1e6:.0f} µs with the freshness query), {moderation['words']} words"
+        )
+    except (KeyError, TypeError):
+        return "-"
+
+
+def table_rows(backends: dict[str, dict], upscale: dict, moderation: dict) -> list[tuple[str, list[str]]]:
     rows = []
     for label, render in ROWS:
-        if render is None:  # the upscale: one figure for the machine, shown in the first column
-            seconds = upscale.get("upscale_seconds")
-            text = f"{seconds:.2f} s ({upscale.get('label', upscale.get('model'))})" if seconds else "-"
-            rows.append((label, [text] + [""] * (len(backends) - 1)))
+        if render is None:  # one figure for the machine, shown in the first column
+            rows.append((label, [_once(label, upscale, moderation)] + [""] * (len(backends) - 1)))
             continue
         cells = []
         for result in backends.values():
@@ -202,8 +217,8 @@ def table_rows(backends: dict[str, dict], upscale: dict) -> list[tuple[str, list
     return rows
 
 
-def print_table(backends: dict[str, dict], upscale: dict) -> str:
-    rows = table_rows(backends, upscale)
+def print_table(backends: dict[str, dict], upscale: dict, moderation: dict) -> str:
+    rows = table_rows(backends, upscale, moderation)
     names = list(backends)
     width0 = max(len(label) for label, _ in rows)
     widths = [max(len(name), *(len(cells[i]) for _, cells in rows)) for i, name in enumerate(names)]
@@ -254,6 +269,10 @@ def main() -> None:
         if "upscale" in only:
             log("== upscale (no database or broker involved; runs once)")
             upscale = run_upscale(args.quick, backend_env("embedded"))
+        moderation: dict[str, Any] = {}
+        if "moderation" in only:
+            log("== moderation (its own SQLite file; runs once)")
+            moderation = run_script("moderation", flags, backend_env("embedded"))
 
     result = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -269,9 +288,10 @@ def main() -> None:
         "backends": backends,
         "skipped_backends": skipped,
         "upscale": upscale,
+        "moderation": moderation,
     }
     print()
-    result["table"] = print_table(backends, upscale)
+    result["table"] = print_table(backends, upscale, moderation)
     for name, benches in backends.items():
         for script, data in benches.items():
             if "error" in data:

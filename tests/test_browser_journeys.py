@@ -1,7 +1,11 @@
 """Browser journeys: Debian's chromium driven by Playwright against the whole site running as
 real processes (web server, django-q2 cluster, SeaweedFS, the offline engine).
 
-A screenshot of every step is saved under artifacts/screenshots/ (CI keeps the folder).
+A screenshot of every step is saved under artifacts/screenshots/ (CI keeps the folder). After
+each journey, every page it opened is opened again in both languages, at a phone width (360 px)
+and a desktop width (1366 px), as the same user: axe-core (bundled with axe-playwright-python)
+must find no serious or critical accessibility violation (the rest are counted and printed), no
+page may scroll sideways, and a screenshot of each is saved under artifacts/screenshots/matrix/.
 """
 
 from __future__ import annotations
@@ -56,14 +60,60 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
+LANGUAGES = ("zh-hans", "en")
+WIDTHS = (360, 1366)
+SERIOUS = {"serious", "critical"}
+
+
+def _check_pages(browser, journey: str, visited: list[tuple]) -> list[str]:
+    """Open each page a journey visited in both languages at both widths, as the same user, and
+    return what is wrong with them (accessibility and sideways scrolling)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe, problems, minor = Axe(), [], {}
+    folder = SHOTS / "matrix" / journey
+    folder.mkdir(parents=True, exist_ok=True)
+    seen: set[str] = set()
+    for state, site_url, url in visited:
+        if url in seen:
+            continue
+        seen.add(url)
+        for language in LANGUAGES:
+            for width in WIDTHS:
+                checker = browser.new_context(viewport={"width": width, "height": 900}, storage_state=state)
+                checker.add_cookies([{"name": "django_language", "value": language, "url": site_url}])
+                page = checker.new_page()
+                try:
+                    page.goto(url)
+                    label = f"{url.removeprefix(site_url)} [{language}, {width}px]"
+                    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                    if overflow > 0:
+                        problems.append(f"{label}: scrolls sideways by {overflow}px")
+                    for violation in axe.run(page).response["violations"]:
+                        nodes = [node["target"] for node in violation["nodes"]][:3]
+                        why = violation["nodes"][0].get("failureSummary", "").replace("\n", " ")[:200]
+                        if violation["impact"] in SERIOUS:
+                            problems.append(f"{label}: {violation['impact']} {violation['id']} at {nodes}: {why}")
+                        else:
+                            minor[violation["id"]] = minor.get(violation["id"], 0) + len(violation["nodes"])
+                    slug = re.sub(r"[^a-z0-9]+", "-", url.removeprefix(site_url).lower()).strip("-") or "home"
+                    page.screenshot(path=str(folder / f"{slug[:60]}-{language}-{width}.png"), full_page=True)
+                finally:
+                    checker.close()
+    checked = f"{len(seen)} pages x {len(LANGUAGES)} languages x {len(WIDTHS)} widths"
+    print(f"\n{journey}: {checked}; minor axe findings: {minor}")
+    return problems
+
+
 @pytest.fixture
-def new_page(browser, stack):
+def new_page(browser, stack, request):
     """Pages in fresh contexts; every page of the journey is watched for Content-Security-Policy
     violations (the event, and chromium's console message as well) and for a page of ours sent
     without the header. Any of them fails the test at teardown."""
     contexts = []
     problems: list[str] = []
     sites: set[str] = set()
+    visited: list[tuple] = []  # (session, site url, page url) of every page of ours the journey opened
 
     def on_console(message) -> None:
         if "Content Security Policy" in message.text or "Refused to" in message.text:
@@ -82,6 +132,19 @@ def new_page(browser, stack):
         """A page in a fresh context, on `stack` unless `on` names another running site."""
         site = on or stack
         sites.add(site.url)
+
+        def on_page(response) -> None:
+            if (
+                response.request.resource_type == "document"
+                and response.request.method == "GET"
+                and response.url.startswith(site.url)
+                and response.status == 200
+                and response.headers.get("content-type", "").startswith("text/html")
+                and "/logout" not in response.url
+            ):
+                # The session as it is now: a journey may log out and in as someone else later.
+                visited.append((context.storage_state(), site.url, response.url))
+
         context = browser.new_context(
             viewport={"width": width, "height": 900}, locale=locale, base_url=site.url, accept_downloads=True
         )
@@ -90,13 +153,16 @@ def new_page(browser, stack):
         context.add_init_script(CSP_LISTENER)
         context.on("console", on_console)
         context.on("response", on_response)
+        context.on("response", on_page)
         contexts.append(context)
         return context.new_page()
 
     yield make
+    journey = request.node.name.removeprefix("test_")
+    problems += _check_pages(browser, journey, visited)
     for context in contexts:
         context.close()
-    assert problems == [], "\n".join(problems)
+    assert not problems, "\n".join(problems)
 
 
 class Shots:

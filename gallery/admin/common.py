@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import media
@@ -29,11 +30,13 @@ def pretty_json(value: Any):
 def thumbnail(image: Image | None, size: int = 64):
     if image is None or not (image.thumb_key or image.original_key):
         return "—"
+    # The picture is often the only content of a link to it, so its text alternative names it.
     return format_html(
-        '<img src="{}" width="{}" height="{}" class="admin-thumb" alt="" loading="lazy">',
+        '<img src="{}" width="{}" height="{}" class="admin-thumb" alt="{}" loading="lazy">',
         media.url(image.thumb_key or image.original_key),
         size,
         size,
+        gettext("Picture %(id)s") % {"id": str(image.pk)[:8]},
     )
 
 

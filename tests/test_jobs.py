@@ -277,3 +277,13 @@ def test_saving_is_translated(alice_client, alice):
     job = saving_job(alice)
     page = alice_client.get(reverse("job_detail", args=[job.id]), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert "正在保存图片…" in page
+
+
+def test_the_job_lists_prompt_header_folds_away_with_its_column(alice_client, alice):
+    """Fails before: on a phone the prompt cells were hidden but not their header, so "Prompt"
+    stood above the status pills."""
+    make_job(alice, "a tower of books")
+    html = alice_client.get(reverse("job_list")).content.decode()
+    header = html.split("<thead>", 1)[1].split("</thead>", 1)[0]
+    assert '<th class="prompt-cell">Prompt</th>' in header
+    assert header.count("<th") == html.split('data-testid="job-row"', 1)[1].split("</tr>", 1)[0].count("<td")

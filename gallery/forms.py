@@ -50,6 +50,12 @@ SR_MODEL_CHOICES = [
     ),
     ("x4plus", _("Photo, best quality — Real-ESRGAN x4plus: about 2 min for 512×512, 4 min for 768×768")),
 ]
+# The same models by their names alone, for pages that show what a picture was made with.
+SR_MODEL_NAMES = [
+    ("animevideov3", _("Fast (Real-ESRGAN animevideov3)")),
+    ("x4plus-anime", _("Anime and illustrations (Real-ESRGAN x4plus-anime)")),
+    ("x4plus", _("Photo, best quality (Real-ESRGAN x4plus)")),
+]
 
 
 class SignupForm(UserCreationForm):

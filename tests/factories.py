@@ -79,13 +79,19 @@ def stored_image(
 
 
 def image_row(
-    owner, *, prompt: str = "a cat", kind: str = "txt2img", created_at: datetime | None = None, **fields
+    owner,
+    *,
+    prompt: str = "a cat",
+    kind: str = "txt2img",
+    created_at: datetime | None = None,
+    params: dict[str, Any] | None = None,
+    **fields,
 ) -> Image:
     image = Image.objects.create(
         owner=owner,
         kind=kind,
         prompt=prompt,
-        params={"text": prompt, "w": 512, "h": 512, "seed": 1},
+        params={"text": prompt, "w": 512, "h": 512, "seed": 1} if params is None else params,
         width=512,
         height=512,
         original_key=f"images/{owner.pk}/missing-original.png",

@@ -208,9 +208,17 @@ def test_another_users_album_filter_is_a_404(alice_client, bob):
 def test_it_shows_every_parameter_and_fact(alice_client, alice):
     image = stored_image(alice, provider_duration=3.25, made_by="APISpace AI 绘画")
     html = alice_client.get(reverse("image_detail", args=[image.id])).content.decode()
-    for text in ("白色城堡，云海 a castle in the clouds", "blurry", "64×48", "k_euler", "1234", "dreamlike_v1", "7.5"):
+    for text in (
+        "白色城堡，云海 a castle in the clouds",
+        "blurry",
+        "64×48",
+        "k_euler",
+        "1234",
+        "Dreamlike (art)",
+        "7.5",
+    ):
         assert text in html
-    assert 'data-testid="made-by">APISpace AI 绘画' in html
+    assert 'data-testid="made-by">APISpace “AI 绘画”' in html
     assert 'data-testid="duration">3.2 s' in html or 'data-testid="duration">3.3 s' in html
     assert 'data-testid="procedural-badge"' not in html
 

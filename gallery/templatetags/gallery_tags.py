@@ -1,6 +1,6 @@
 from django import template
 
-from .. import media
+from .. import display, media
 
 register = template.Library()
 
@@ -22,3 +22,15 @@ def basic_fields(form) -> list:
 def folded_fields(form) -> list:
     advanced = getattr(form, "advanced_fields", ())
     return [field for field in form.visible_fields() if field.name in advanced]
+
+
+@register.filter
+def param_value(value, name: str):
+    """{{ params.style|param_value:"style" }}: a parameter's value as the form names it."""
+    return display.parameter_value(name, value)
+
+
+@register.filter
+def made_by_label(label: str) -> str:
+    """{{ image.made_by|made_by_label }}: who made the pixels, in the page's language."""
+    return display.made_by(label)

@@ -47,7 +47,5 @@ def made_by(label: str) -> str:
         return str(_MADE_BY[label])
     match = _ANIME_LABEL.match(label or "")
     if match:
-        return _("Offline engine (anime stylisation: %(style)s)") % {
-            "style": parameter_value("style", match["style"])
-        }
+        return _("Offline engine (anime stylisation: %(style)s)") % {"style": parameter_value("style", match["style"])}
     return label

@@ -1,0 +1,44 @@
+"""Data of the site: jobs and their callbacks, gallery images and albums, the credit ledger,
+moderation and the inspiration gallery, one module each.
+
+Rows here hold state; the rules that change it live in the domain modules (jobs.py,
+credits.py, ingest.py, moderation.py). In particular nothing but `gallery.jobs` writes
+`Job.status`, nothing but `gallery.credits` writes the ledger or a balance, and nothing but
+`gallery.audit` writes the audit log.
+"""
+
+from .credits import (  # noqa: F401
+    LEDGER_REASONS_BY_KIND,
+    CreditAccount,
+    CreditTransaction,
+    LedgerReason,
+    SignupAttempt,
+)
+from .images import (  # noqa: F401
+    PUBLICLY_VISIBLE,
+    STORED_KEY_FIELDS,
+    Album,
+    AlbumItem,
+    Image,
+    ImageQuerySet,
+    publicly_visible,
+)
+from .inspiration import (  # noqa: F401
+    InspirationEntry,
+    Tag,
+)
+from .jobs import (  # noqa: F401
+    ACTIVE_STATUSES,
+    CallbackDelivery,
+    Job,
+    JobKind,
+    JobQuerySet,
+    JobStatus,
+)
+from .moderation import (  # noqa: F401
+    AuditAction,
+    AuditEntry,
+    Report,
+    SensitiveCategory,
+    SensitiveWord,
+)

@@ -14,6 +14,8 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from . import signups
@@ -162,6 +164,12 @@ class Txt2ImgForm(PromptFieldsMixin, GenerationOptionsMixin):
         }
 
 
+def _picture_choice_label(image: Image) -> str:
+    made = date_format(timezone.localtime(image.created_at), "SHORT_DATETIME_FORMAT")
+    what = image.prompt[:40] + ("…" if len(image.prompt) > 40 else "") if image.prompt else image.get_kind_display()
+    return f"{what} · {image.width}×{image.height} · {made}"
+
+
 class SourceImageMixin(forms.Form):
     """An input picture: an upload, or one of the user's own gallery images."""
 
@@ -172,13 +180,18 @@ class SourceImageMixin(forms.Form):
         help_text=_("PNG, JPEG or WebP."),
     )
     source_image = forms.ModelChoiceField(
-        label=_("…or pick one from your gallery"), queryset=Image.objects.none(), required=False
+        label=_("…or pick one from your gallery"),
+        queryset=Image.objects.none(),
+        required=False,
+        empty_label=_("None: I upload one"),
     )
 
     def __init__(self, *args: Any, owner=None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         if owner is not None:
-            self.fields["source_image"].queryset = Image.objects.filter(owner=owner)
+            self.fields["source_image"].queryset = Image.objects.filter(owner=owner).order_by("-created_at", "-id")
+        # A person knows a picture by what it shows and when it was made, not by its id.
+        self.fields["source_image"].label_from_instance = _picture_choice_label
 
     def clean(self) -> dict[str, Any]:
         """Only the cheap checks: an upload is decoded (and its size checked against the kind's

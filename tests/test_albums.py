@@ -139,3 +139,17 @@ def test_albums_need_a_login(client, alice):
     assert client.get(reverse("album_detail", args=[album.id])).status_code == 302
     assert client.post(reverse("album_delete", args=[album.id])).status_code == 302
     assert Album.objects.filter(id=album.id).exists()
+
+
+def test_the_remove_button_sits_inside_its_album_chip(alice_client, alice):
+    """Fails before: the album chips were in a <p>, which a browser closes at the first <form>,
+    so each × fell out of its chip onto a line of its own."""
+    from tests.factories import image_row
+
+    image = image_row(alice)
+    albums.create_album(owner=alice, name="Foxes", images=[image])
+    html = alice_client.get(reverse("image_detail", args=[image.id])).content.decode()
+    opener = html[: html.index('class="in-albums"')].rsplit("<", 1)[1]
+    assert opener.startswith("div")
+    chip = html.split('<span class="chip">', 1)[1].split("</span>", 1)[0]
+    assert "Foxes" in chip and 'data-testid="remove-from-album"' in chip

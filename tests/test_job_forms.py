@@ -10,6 +10,7 @@ import zlib
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 from PIL import Image as PILImage
 
 from gallery import credits, media
@@ -170,3 +171,16 @@ def test_the_live_status_refreshes_the_balance_when_the_job_ends(alice_client, a
     assert 'hx-trigger="every' not in finished  # polling stops
     assert finished.count('hx-swap-oob="true"') == 2
     assert "◎ 50" in finished  # the refunded balance, in the header and on phones
+
+
+def test_the_gallery_picker_names_pictures_and_its_empty_choice_in_words(alice):
+    """Fails before: the empty choice read "---------" and each picture "Text to image <uuid>"."""
+    from gallery.forms import Img2ImgForm
+    from tests.factories import image_row
+
+    picture = image_row(alice, prompt="a lighthouse at dusk")
+    with translation.override("zh-hans"):
+        choices = [str(label) for _value, label in Img2ImgForm(owner=alice).fields["source_image"].choices]
+    assert choices[0] == "不选：我上传一张"
+    assert choices[1].startswith("a lighthouse at dusk · 512×512 · ")
+    assert str(picture.id) not in " ".join(choices) and "---------" not in " ".join(choices)

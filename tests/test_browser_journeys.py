@@ -370,6 +370,23 @@ def test_journey_4_the_language_switcher_turns_the_whole_ui(new_page, production
     shot(page, "menu-open")
     page.keyboard.press("Escape")
     assert menu.get_attribute("aria-expanded") == "false"
+    # The text-to-image form by keyboard alone: every field, "More options" and the button.
+    page.goto("/jobs/new/txt2img/")
+    reached = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "(() => { const e = document.activeElement; return e.name || e.dataset.testid || e.tagName; })()"
+        )
+        if focused == "SUMMARY" and "SUMMARY" not in reached:
+            page.keyboard.press("Enter")  # opens the folded options
+        reached.append(focused)
+        if focused == "submit-job":
+            break
+    for wanted in ("prompt", "negative_prompt", "width", "height", "SUMMARY", "steps", "seed", "submit-job"):
+        assert wanted in reached, f"{wanted} not reached by Tab: {reached}"
+    shot(page, "form-by-keyboard")
+    page.goto("/")
     menu.click()  # a phone: the switcher is in the menu
     with page.expect_navigation():
         page.select_option("[data-testid=language-select]", "en")

@@ -217,6 +217,15 @@ S3_BUCKET = env_str("S3_BUCKET", "aigc-media")
 S3_REGION = env_str("S3_REGION", "us-east-1")
 # Private objects are served by presigned GET URLs that expire after this many seconds.
 MEDIA_URL_EXPIRY = env_int("MEDIA_URL_EXPIRY", 600)
+# A signed URL is handed out again for this long, so a page shows the same URLs on a second visit
+# and the browser serves the pictures from its cache; handed out at the end of that time it is
+# still valid for MEDIA_URL_EXPIRY minus this. At most half the expiry.
+MEDIA_URL_REUSE_SECONDS = env_int("MEDIA_URL_REUSE_SECONDS", MEDIA_URL_EXPIRY // 2)
+if not 0 <= MEDIA_URL_REUSE_SECONDS <= MEDIA_URL_EXPIRY // 2:
+    raise ImproperlyConfigured("MEDIA_URL_REUSE_SECONDS must be between 0 and half of MEDIA_URL_EXPIRY")
+# Stored pictures never change (every version has a new random key), so browsers may keep them;
+# "private": never in a shared cache.
+MEDIA_CACHE_CONTROL = env_str("MEDIA_CACHE_CONTROL", "private, max-age=86400, immutable")
 
 STORAGES = {
     "default": {
@@ -233,6 +242,7 @@ STORAGES = {
             "querystring_expire": MEDIA_URL_EXPIRY,
             "file_overwrite": False,
             "default_acl": None,
+            "object_parameters": {"CacheControl": MEDIA_CACHE_CONTROL},
         },
     },
     "staticfiles": {

@@ -66,6 +66,9 @@ def _point_storage_at_test_server(s3_server):
 
 
 def _reset_storages() -> None:
+    from gallery import media
+
+    media.forget_signed_urls()  # URLs signed for the storage settings before
     handler = storage_module.storages
     handler._storages = {}
     handler.__dict__.pop("backends", None)

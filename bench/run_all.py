@@ -37,7 +37,7 @@ BENCH = Path(__file__).resolve().parent
 ARTIFACT = ROOT / "artifacts" / "bench.json"
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/8"
-PER_BACKEND = ("loop", "ingest", "gallery_page", "callbacks")
+PER_BACKEND = ("loop", "ingest", "gallery_page", "callbacks", "browser_gallery")
 ONCE = ("upscale", "moderation")  # no database or broker of the backend involved
 ALL = (*PER_BACKEND, *ONCE)
 TIMEOUT = 1200
@@ -162,6 +162,14 @@ def _throughput(result: dict) -> str:
     )
 
 
+def _browser(run: dict) -> str:
+    first, second = run["first_visit"], run["second_visit"]
+    return (
+        f"{_kib(first['thumbnail_bytes'])} / {_kib(second['thumbnail_bytes'])} "
+        f"({second['from_cache']} of {second['thumbnails']} from the browser cache)"
+    )
+
+
 # (label, how to render one backend's results); a KeyError or the like renders as "-".
 ROWS: list[tuple[str, Any]] = [
     ("1. submit → provider received, p50 / p95", lambda r: _pair(r["loop"]["submit_to_provider"])),
@@ -183,6 +191,14 @@ ROWS: list[tuple[str, Any]] = [
     ("5. offline engine 4x upscale 512→2048", None),
     ("6. sustained ingests/s: whole run (steady)", _throughput),
     ("7. screening a 1,000-char prompt, full word list", None),
+    ("8. gallery in chromium, thumbnail bytes: 1st / 2nd visit (target 0)", lambda r: _browser(r["browser_gallery"])),
+    (
+        "   last thumbnail painted: 1st / 2nd visit",
+        lambda r: "{:.0f} ms / {:.0f} ms".format(
+            r["browser_gallery"]["first_visit"]["last_thumbnail_painted_ms"],
+            r["browser_gallery"]["second_visit"]["last_thumbnail_painted_ms"],
+        ),
+    ),
 ]
 
 

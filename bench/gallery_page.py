@@ -5,7 +5,9 @@ deep page reached through the keyset cursor (?after=<cursor>, gallery/pagination
 Django runs in this process, configured like the stack (DEBUG off, a fresh SQLite file or a
 fresh PostgreSQL database), and the page is requested with django.test.Client: "server time"
 is the whole request inside Django (middleware, session and user lookup, the queries, the
-template, 48 presigned S3 URLs), without network or browser. Rows are bulk-inserted in batches
+template, 48 presigned S3 URLs), without network or browser. Half the requests reuse the URLs
+signed for the page before (a revisit within MEDIA_URL_REUSE_SECONDS), half sign all 48 anew
+(`server_time_signing_all`); both are printed. Rows are bulk-inserted in batches
 of 5,000 with realistic spread-out creation times (--quick: 20,000 rows, 2,000 the owner's);
 the gallery owner's rows all point at 48 real WebP thumbnails (gallery.imaging.make_webp of
 engine-like pictures) stored in S3, so the page weight is measured for real: the HTML as
@@ -135,9 +137,16 @@ def measure(client, url: str, *, samples: int, warmup: int = 3) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    times, queries = [], []
+    from gallery import media
+
+    times, cold_times, queries = [], [], []
     response = None
     for number in range(warmup + samples):
+        # Every other request finds no signed URL to reuse (a page nobody opened within
+        # MEDIA_URL_REUSE_SECONDS): it signs all 48, as every request did before the reuse.
+        cold = number % 2 == 1
+        if cold:
+            media.forget_signed_urls()
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             response = client.get(url)
@@ -145,7 +154,7 @@ def measure(client, url: str, *, samples: int, warmup: int = 3) -> dict:
         if response.status_code != 200:
             raise RuntimeError(f"GET {url} answered {response.status_code}")
         if number >= warmup:
-            times.append(elapsed)
+            (cold_times if cold else times).append(elapsed)
             queries.append(len(captured.captured_queries))
     body = response.content
     thumbs = [html.unescape(src) for src in THUMB.findall(body.decode())]
@@ -160,6 +169,7 @@ def measure(client, url: str, *, samples: int, warmup: int = 3) -> dict:
     return {
         "url": url if len(url) < 40 else url[:40] + "…",
         "server_time": summary(times),
+        "server_time_signing_all": summary(cold_times),
         "queries": {"min": min(queries), "max": max(queries)},
         "thumbnails": len(thumbs),
         "distinct_thumbnails": len(set(t.split("?")[0] for t in thumbs)),

@@ -178,6 +178,10 @@ ROWS: list[tuple[str, Any]] = [
     ("3. ingest 512² PNG: ours / floor (p50) = ratio", lambda r: _ingest(r, "512")),
     ("3. ingest 2048² PNG: ours / floor (p50) = ratio", lambda r: _ingest(r, "2048")),
     ("4. gallery, first page: server p50 / p95", lambda r: _pair(r["gallery_page"]["first_page"]["server_time"])),
+    (
+        "   first page, signing all 48 URLs: p50 / p95",
+        lambda r: _pair(r["gallery_page"]["first_page"]["server_time_signing_all"]),
+    ),
     ("   first page: SQL queries, page weight", lambda r: _page_cost(r["gallery_page"]["first_page"])),
     (
         "   deep page (keyset cursor): server p50 / p95",

@@ -9,10 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import credits, imaging, intake, jobs, kinds, moderation, reuse
+from .. import credits, imaging, intake, jobs, kinds, moderation, reuse, waiting
 from ..access import get_job_for_user
 from ..models import Job
 
@@ -67,6 +68,8 @@ def job_detail(request: HttpRequest, job_id: UUID) -> HttpResponse:
     once the job has finished."""
     job = get_job_for_user(request, job_id)
     context = {"job": job, "image": getattr(job, "image", None), "poll_ms": 1000}
+    if not job.is_finished:
+        context["wait"] = waiting.of(job, now=timezone.now())
     if request.htmx:
         return render(request, "jobs/_status.html", context)
     return render(request, "jobs/detail.html", context)

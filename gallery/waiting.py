@@ -1,0 +1,61 @@
+"""Honest waiting: where a job stands in our queue, how long such jobs usually take, and what
+happens if this one takes much longer. The job page says this instead of a fixed "a few seconds".
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import DurationField, ExpressionWrapper, F
+
+from .models import Job, JobStatus
+
+RECENT = 50  # finished jobs of a kind the usual time is taken from
+TYPICAL_CACHE_SECONDS = 60
+OVERDUE_FACTOR = 2  # "taking longer than usual" past twice the usual time
+
+
+def typical_seconds(kind: str) -> float | None:
+    """The median time from submission to the picture of the last RECENT succeeded jobs of
+    `kind`, or None when there are none yet (cached for a minute: one query a kind a minute)."""
+    key = f"waiting:typical:{kind}"
+    found = cache.get(key)
+    if found is not None:
+        return found or None
+    took = ExpressionWrapper(F("finished_at") - F("created_at"), output_field=DurationField())
+    durations = list(
+        Job.objects.filter(kind=kind, status=JobStatus.SUCCEEDED, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .annotate(took=took)
+        .values_list("took", flat=True)[:RECENT]
+    )
+    median = statistics.median(d.total_seconds() for d in durations) if durations else 0.0
+    cache.set(key, median, TYPICAL_CACHE_SECONDS)
+    return median or None
+
+
+@dataclass(frozen=True)
+class Wait:
+    position: int | None  # 1 = next to be sent; only while queued
+    typical_seconds: float | None
+    overdue: bool  # taking more than OVERDUE_FACTOR times the usual
+    gives_up_at: datetime | None  # when the sweep times it out and refunds it, if nothing arrives
+
+
+def of(job: Job, *, now: datetime) -> Wait:
+    """What to tell the owner about a job that is not finished."""
+    position = None
+    if job.status == JobStatus.QUEUED:
+        ahead = Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=job.created_at).count()
+        position = ahead + 1
+    typical = typical_seconds(job.kind)
+    elapsed = (now - job.created_at).total_seconds()
+    overdue = typical is not None and elapsed > OVERDUE_FACTOR * max(typical, 1.0)
+    gives_up_at = None
+    if job.status == JobStatus.SUBMITTED and job.submitted_at and not job.callback_received_at:
+        gives_up_at = job.submitted_at + timedelta(minutes=settings.JOB_TIMEOUT_MINUTES)
+    return Wait(position=position, typical_seconds=typical, overdue=overdue, gives_up_at=gives_up_at)

@@ -25,6 +25,7 @@ urlpatterns = [
     path("jobs/new/<slug:kind>/", jobs.new_job, name="new_job"),
     path("jobs/<uuid:job_id>/", jobs.job_detail, name="job_detail"),
     path("jobs/<uuid:job_id>/cancel/", jobs.cancel_job, name="cancel_job"),
+    path("jobs/<uuid:job_id>/retry/", jobs.retry_job, name="retry_job"),
     # the provider's callback (authenticated by the per-job token in the URL)
     path("callbacks/<uuid:job_id>/<str:token>/", callbacks.callback, name="callback"),
     path("", include("gallery.urls")),

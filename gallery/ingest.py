@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 
 from . import fetch, imaging, jobs, kinds, media
 from .callbacks import Callback, CallbackInvalid, from_body
-from .models import Image, Job, JobStatus
+from .models import Image, Job, JobFailure, JobStatus
 from .retrying import Retry, backoff
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def ingest_result(*, job_id: UUID | str) -> str:
     try:
         callback = from_body(delivery.body)
     except CallbackInvalid as exc:  # recorded bodies were validated; keep going if one was not
-        jobs.fail(job_id=job.id, reason=f"unreadable callback: {exc}")
+        jobs.fail(job_id=job.id, reason=f"unreadable callback: {exc}", failure=JobFailure.SERVICE_FAILED)
         return "failed"
     if not callback.success:
         if job.status == JobStatus.SUBMITTED:
@@ -92,7 +92,7 @@ def _deliver(*, job: Job, callback: Callback) -> str:
     if stored is None:
         if retryable is not None:
             raise IngestRetry(str(retryable)) from retryable
-        jobs.fail(job_id=job.id, reason=permanent)
+        jobs.fail(job_id=job.id, reason=permanent, failure=JobFailure.DOWNLOAD_FAILED)
         return "failed"
     try:
         created = attach_image(job_id=job.id, stored=stored, callback=callback)
@@ -209,7 +209,8 @@ def retry_after(exc: IngestRetry, *, job_id: UUID | str, attempt: int) -> Retry 
         logger.error("object storage unavailable, ingest of %s waits (attempt %d): %s", job_id, attempt, exc)
         return backoff(attempt, base=10, cap=settings.INGEST_MAX_RETRY_SECONDS)
     if attempt >= INGEST_ATTEMPTS:
-        jobs.fail(job_id=job_id, reason=f"the result image could not be fetched: {exc}")
+        reason = f"the result image could not be fetched: {exc}"
+        jobs.fail(job_id=job_id, reason=reason, failure=JobFailure.DOWNLOAD_FAILED)
         return None
     logger.warning("ingest of %s will be retried: %s", job_id, exc)
     return backoff(attempt, base=10)

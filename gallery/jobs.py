@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import audit, credits
-from .models import ACTIVE_STATUSES, CallbackDelivery, Image, Job, JobStatus
+from .models import ACTIVE_STATUSES, CallbackDelivery, Image, Job, JobFailure, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +127,7 @@ def create_job(
     prompt: str = "",
     source_key: str = "",
     source_image: Image | None = None,
+    retry_of: Job | None = None,
 ) -> Job:
     """Create a queued job, debit its cost and enqueue its submission, all or nothing.
 
@@ -145,6 +146,7 @@ def create_job(
             prompt=prompt,
             source_key=source_key,
             source_image=source_image,
+            retry_of=retry_of,
             cost=credits.cost_of(kind),
         )
         credits.debit_for_job(job=job)
@@ -256,10 +258,12 @@ def _finish_with_refund(
     job_id: UUID | str,
     to: str,
     reason: str,
+    failure: str = "",
     requested_by: AbstractBaseUser | None = None,
     unclaimed_only: bool = False,
 ) -> Job:
-    """Move the job to `to` and refund it, under its row lock, coded by the status it ended in.
+    """Move the job to `to` and refund it, under its row lock, coded by the status it ended in
+    (and for a failure, by why: `failure`, a JobFailure).
 
     `requested_by` is whoever asked for the move (the owner cancelling), recorded in the audit
     only: the refund itself is the automatic one (staff refunds go through
@@ -272,16 +276,18 @@ def _finish_with_refund(
             return job
         if unclaimed_only and job.submit_claimed_at is not None:
             return job
-        _move(job, to, error_reason=str(reason)[:2000])
+        _move(job, to, error_reason=str(reason)[:2000], failure=failure)
         result = credits.refund_job(job=job, code=credits.REFUND_REASONS[to], reason=str(reason)[:255])
         if result.created:
             audit.record(requested_by, audit.Action.JOB_REFUNDED, job, status=to, reason=str(reason)[:500])
         return job
 
 
-def fail(*, job_id: UUID | str, reason: str) -> Job:
-    """submitted (or queued, if the provider refused it) → failed, refunded once."""
-    return _finish_with_refund(job_id=job_id, to=S.FAILED, reason=reason)
+def fail(*, job_id: UUID | str, reason: str, failure: str = JobFailure.SERVICE_FAILED) -> Job:
+    """submitted (or queued, if the provider refused it) → failed, refunded once. `reason` is
+    the provider's or our own words (kept in English for the audit); `failure` says in which
+    way it failed, for the user's headline."""
+    return _finish_with_refund(job_id=job_id, to=S.FAILED, reason=reason, failure=failure)
 
 
 def mark_unsafe(*, job_id: UUID | str, reason: str) -> Job:
@@ -337,16 +343,18 @@ def stale_claims(*, older_than: timedelta):
 
 # --- staff ---
 
-RETRYABLE_STATUSES = frozenset({S.FAILED, S.TIMED_OUT})
+# A job that ended without a picture, refunded, may be tried again as a new job.
+RETRYABLE_STATUSES = frozenset({S.FAILED, S.UNSAFE, S.TIMED_OUT, S.CANCELLED})
 
 
 class JobNotRetryable(JobError):
     pass
 
 
-def retry_by_staff(*, job_id: UUID | str, actor: AbstractBaseUser) -> Job:
-    """Staff retry of a failed or timed-out job: a NEW queued job with the same parameters
-    for the same owner, charged its normal cost. The old job keeps its status and refund.
+def retry(*, job_id: UUID | str, by: AbstractBaseUser) -> Job:
+    """ "Try again" — by the owner, or by staff for them: a NEW queued job with the same
+    parameters for the same owner, charged its normal cost and pointing back (`retry_of`) at the
+    old one, which keeps its status and refund.
 
     Why charged, and why that is not a double charge: the old job was refunded when it
     failed or timed out, so the owner has paid nothing for it; the new job is debited once,
@@ -358,17 +366,19 @@ def retry_by_staff(*, job_id: UUID | str, actor: AbstractBaseUser) -> Job:
     A job that was charged but not refunded is refused (retrying it would charge twice), and
     a job is retried at most once: a second call raises JobNotRetryable naming the earlier
     retry. A timed-out job whose picture arrives later keeps it as well (it stays refunded).
-    The audit entry "job.retried" on the old job links the new one.
+    The audit entry "job.retried" on the old job records who asked.
     """
     from . import media  # the source picture must still exist for the provider to fetch it
 
     job = Job.objects.get(id=job_id)
+    if job.owner_id != by.pk and not by.is_staff:
+        raise JobNotRetryable(_("Only the owner of a job or staff can try it again."))
     if job.source_key and not media.exists(job.source_key):
         raise JobNotRetryable(_("The source picture of this job is gone; it cannot be retried."))
     with transaction.atomic():
         job = lock_with_account(job_id=job_id)
         if job.status not in RETRYABLE_STATUSES:
-            raise JobNotRetryable(_("Only a failed or timed-out job can be retried."))
+            raise JobNotRetryable(_("Only a job that ended without a picture can be tried again."))
         kinds = set(job.credit_transactions.values_list("kind", flat=True))
         if "debit" in kinds and "refund" not in kinds:
             raise JobNotRetryable(_("This job was not refunded; retrying it would charge twice."))
@@ -384,6 +394,7 @@ def retry_by_staff(*, job_id: UUID | str, actor: AbstractBaseUser) -> Job:
             prompt=job.prompt,
             source_key=job.source_key,
             source_image=job.source_image,
+            retry_of=job,
         )
-        audit.record(actor, audit.Action.JOB_RETRIED, job, new_job=str(new_job.id), status=job.status)
+        audit.record(by, audit.Action.JOB_RETRIED, job, new_job=str(new_job.id), status=job.status)
     return new_job

@@ -19,6 +19,7 @@ from uuid import UUID
 from django.conf import settings
 
 from . import jobs, media, provider, tokens
+from .models import JobFailure
 from .retrying import Retry, backoff
 
 # The provider fetches the source image itself, possibly after a wait in its queue (it drops
@@ -50,12 +51,16 @@ def submit(*, job_id: UUID | str) -> Outcome:
         return Outcome("unknown outcome")
     except provider.NotSent as exc:
         if attempt >= settings.PROVIDER_SUBMIT_ATTEMPTS:
-            jobs.fail(job_id=job.id, reason=f"the image service is unavailable ({exc}); gave up after {attempt} tries")
+            jobs.fail(
+                job_id=job.id,
+                reason=f"the image service is unavailable ({exc}); gave up after {attempt} tries",
+                failure=JobFailure.UNAVAILABLE,
+            )
             return Outcome("gave up")
         jobs.release_claim(job_id=job.id, attempts=attempt)
         return Outcome(f"retry {attempt}", retry=backoff(attempt, base=settings.PROVIDER_BACKOFF_SECONDS))
     except provider.PermanentError as exc:
-        jobs.fail(job_id=job.id, reason=str(exc))
+        jobs.fail(job_id=job.id, reason=str(exc), failure=JobFailure.REFUSED)
         return Outcome("refused")
     jobs.mark_submitted(job_id=job.id, task_id=sent.task_id, response=sent.raw)
     return Outcome("submitted")

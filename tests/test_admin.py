@@ -213,7 +213,7 @@ def test_retry_makes_one_new_job_charged_once(staff_client, staff, alice):
 def test_retry_refuses_a_job_that_did_not_fail(staff_client, alice):
     job = make_job(alice, task_id="t1")
     response = _action(staff_client, reverse(CHANGELIST), "retry", [job], apply="yes")
-    assert any("Only a failed or timed-out job" in message for message in _messages(response))
+    assert any("Only a job that ended without a picture" in message for message in _messages(response))
     assert Job.objects.count() == 1
 
 

@@ -321,7 +321,8 @@ def test_journey_3_unsafe_and_failed_results_are_explained_and_refunded(new_page
     stack.create_user("journey3", PASSWORD, credits_amount=20)
     page = new_page()
     _log_in(page, "journey3")
-    for marker, status, text in (("[[unsafe]]", "unsafe", "withheld"), ("[[fail]]", "failed", "The job failed")):
+    endings = (("[[unsafe]]", "unsafe", "withheld"), ("[[fail]]", "failed", "The image service failed"))
+    for marker, status, text in endings:
         page.goto("/jobs/new/txt2img/")
         page.fill("textarea[name=prompt]", f"a quiet lake {marker}")
         page.click("[data-testid=submit-job]")

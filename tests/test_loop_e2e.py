@@ -39,12 +39,12 @@ def test_text_to_image_lands_in_the_gallery_and_the_bucket(stack, user, s3_serve
 @pytest.mark.parametrize(
     "marker,status,shown",
     [
-        ("[[fail]]", "failed", "The job failed."),
+        ("[[fail]]", "failed", "The image service failed."),
         ("[[unsafe]]", "unsafe", "The picture was withheld."),
-        ("[[img404]]", "failed", "could not be fetched"),
-        ("[[notimage]]", "failed", "not a usable image"),
-        ("[[redirect-private]]", "failed", "could not be fetched"),
-        ("[[bomb]]", "failed", "not a usable image"),
+        ("[[img404]]", "failed", "The picture could not be downloaded."),
+        ("[[notimage]]", "failed", "The picture could not be downloaded."),
+        ("[[redirect-private]]", "failed", "The picture could not be downloaded."),
+        ("[[bomb]]", "failed", "The picture could not be downloaded."),
     ],
 )
 def test_faults_end_as_the_user_is_told_and_are_refunded(stack, user, marker, status, shown):

@@ -2,7 +2,7 @@
 
 Admin actions are ways in, like views: they ask for what they need on an
 intermediate page (a reason, a confirmation), then call one domain function per object —
-credits.refund_by_staff, credits.grant / credits.adjust_by_staff, jobs.retry_by_staff,
+credits.refund_by_staff, credits.grant / credits.adjust_by_staff, jobs.retry,
 moderation.resolve_report, moderation.set_image_hidden — which writes the audit entry in the
 same transaction. Jobs, ledger rows, accounts and audit entries are read-only here: their
 rows are written only by gallery.jobs and gallery.credits.

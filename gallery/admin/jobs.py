@@ -228,7 +228,7 @@ class JobAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Retry as a new job (charged normally)…"), permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet[Job]):
         """Re-run failed or timed-out jobs: each becomes a NEW job with the same parameters for
-        the same owner, debited its normal cost (see jobs.retry_by_staff for why that is no
+        the same owner, debited its normal cost (see jobs.retry for why that is no
         double charge: the original was refunded). Owners without the credits are reported
         and nothing is created for them; grant credits first if the retry should be free."""
         if "apply" not in request.POST:
@@ -248,7 +248,7 @@ class JobAdmin(ReadOnlyAdmin):
             )
         for job in queryset:
             try:
-                new_job = jobs.retry_by_staff(job_id=job.id, actor=request.user)
+                new_job = jobs.retry(job_id=job.id, by=request.user)
             except (jobs.JobError, credits.CreditError) as exc:
                 self.message_user(request, f"{str(job.id)[:8]}: {exc}", messages.ERROR)
             else:

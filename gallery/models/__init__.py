@@ -31,6 +31,7 @@ from .jobs import (  # noqa: F401
     ACTIVE_STATUSES,
     CallbackDelivery,
     Job,
+    JobFailure,
     JobKind,
     JobQuerySet,
     JobStatus,

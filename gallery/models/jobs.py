@@ -24,6 +24,16 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class JobFailure(models.TextChoices):
+    """Why a failed job failed, in words a user understands (the provider's own are kept in
+    `error_reason`, shown behind "details")."""
+
+    REFUSED = "refused", _("The image service refused the request")
+    SERVICE_FAILED = "service_failed", _("The image service failed")
+    UNAVAILABLE = "unavailable", _("The image service could not be reached")
+    DOWNLOAD_FAILED = "download_failed", _("The picture could not be downloaded")
+
+
 # A job in one of these is still on its way: it counts against the user's limits and holds on to
 # its source picture.
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.SUBMITTED)
@@ -69,6 +79,16 @@ class Job(models.Model):
     # Set when a worker claims the job for the POST; see jobs.claim_for_submission.
     submit_claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed for submission at"))
     error_reason = models.TextField(blank=True, verbose_name=_("error"))
+    failure = models.CharField(max_length=16, choices=JobFailure.choices, blank=True, verbose_name=_("failure"))
+    # A user's "Try again" (or staff's retry) makes a new job; it points back here.
+    retry_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retries",
+        verbose_name=_("new try of"),
+    )
     provider_duration = models.FloatField(null=True, blank=True, verbose_name=_("provider duration (s)"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     submitted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("submitted at"))

@@ -67,7 +67,12 @@ def job_detail(request: HttpRequest, job_id: UUID) -> HttpResponse:
     """The live job page; an htmx poll gets just the status partial, which stops polling
     once the job has finished."""
     job = get_job_for_user(request, job_id)
-    context = {"job": job, "image": getattr(job, "image", None), "poll_ms": 1000}
+    context = {
+        "job": job,
+        "image": getattr(job, "image", None),
+        "poll_ms": 1000,
+        "retryable_statuses": jobs.RETRYABLE_STATUSES,
+    }
     if not job.is_finished:
         context["wait"] = waiting.of(job, now=timezone.now())
     if request.htmx:
@@ -92,3 +97,16 @@ def cancel_job(request: HttpRequest, job_id: UUID) -> HttpResponse:
     except jobs.JobNotCancellable as exc:
         messages.error(request, str(exc))
     return redirect("job_detail", job_id=job.id)
+
+
+@login_required
+@require_POST
+def retry_job(request: HttpRequest, job_id: UUID) -> HttpResponse:
+    """ "Try again": a new job with the same parameters, charged as usual; its page opens."""
+    job = get_job_for_user(request, job_id)
+    try:
+        new_job = jobs.retry(job_id=job.id, by=request.user)
+    except (jobs.JobError, credits.CreditError) as exc:
+        messages.error(request, str(exc))
+        return redirect("job_detail", job_id=job.id)
+    return redirect("job_detail", job_id=new_job.id)

@@ -528,3 +528,25 @@ def test_bulk_delete_asks_first_then_deletes(alice_client, alice, bucket_keys, d
 def test_bulk_without_a_selection_says_so(alice_client):
     response = alice_client.post(reverse("gallery_bulk"), {"action": "zip"}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
     assert "Select some pictures first." in response.content.decode()
+
+
+def test_a_parent_lists_what_was_made_from_it_and_only_what_the_visitor_may_see(alice, bob):
+    """Fails before: the image page linked a child to its parent but not the parent to its children."""
+    from django.test import Client
+
+    parent = image_row(alice, is_public=True)
+    upscale = image_row(alice, kind="upscale", source_image=parent, is_public=True)
+    private = image_row(alice, kind="anime", source_image=parent)
+    owner = Client(HTTP_ACCEPT_LANGUAGE="en")
+    owner.force_login(alice)
+    html = owner.get(reverse("image_detail", args=[parent.id])).content.decode()
+    derived = html.split('data-testid="derived"', 1)[1].split("</ul>", 1)[0]
+    assert (
+        reverse("image_detail", args=[upscale.id]) in derived and reverse("image_detail", args=[private.id]) in derived
+    )
+    other = Client(HTTP_ACCEPT_LANGUAGE="en")
+    other.force_login(bob)
+    seen = other.get(reverse("image_detail", args=[parent.id])).content.decode()
+    assert reverse("image_detail", args=[upscale.id]) in seen and reverse("image_detail", args=[private.id]) not in seen
+    parent.delete()  # deleting a parent keeps its children
+    assert Image.objects.filter(id__in=[upscale.id, private.id]).count() == 2

@@ -96,6 +96,10 @@ def image_detail(request: HttpRequest, image_id: UUID) -> HttpResponse:
         "from_image_links": reuse.from_image_links(image),
         "image_kind": kinds.get(image.kind),
         "share_url": request.build_absolute_uri(image_url(image)) if image.is_public else "",
+        # Pictures made from this one (upscales, restyles, variations...) that the visitor may see.
+        "derived": list(
+            Image.objects.visible_to(request.user).filter(source_image=image).order_by("-created_at", "-id")[:12]
+        ),
     }
     if is_owner:
         context.update(

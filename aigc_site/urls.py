@@ -22,6 +22,7 @@ urlpatterns = [
     path("accounts/verify-again/", accounts.resend_verification, name="resend_verification"),
     # jobs
     path("jobs/", jobs.job_list, name="job_list"),
+    path("jobs/prompts/", jobs.prompt_history, name="prompt_history"),
     path("jobs/new/<slug:kind>/", jobs.new_job, name="new_job"),
     path("jobs/<uuid:job_id>/", jobs.job_detail, name="job_detail"),
     path("jobs/<uuid:job_id>/cancel/", jobs.cancel_job, name="cancel_job"),

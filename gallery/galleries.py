@@ -52,7 +52,7 @@ class ImageInUse(GalleryError):
 # --- what a gallery shows ---
 
 
-def _search_text(value: Any) -> str:
+def search_text(value: Any) -> str:
     """The search words, spacing collapsed, without control or format characters: PostgreSQL
     refuses a NUL in a query parameter (a 500 on /explore/?q=a%00b before this)."""
     printable = "".join(char if char.isprintable() else " " for char in str(value))
@@ -87,7 +87,7 @@ class Filters:
             kind=kind if kind in JobKind.values else "",
             album_id=parse_id(album),
             favourites=data.get("favourites", "") in ("1", "on", "true"),
-            query=_search_text(data.get("q", "")),
+            query=search_text(data.get("q", "")),
             sort=sort if sort in SORTS else "newest",
         )
 

@@ -23,6 +23,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -398,3 +399,22 @@ def retry(*, job_id: UUID | str, by: AbstractBaseUser) -> Job:
         )
         audit.record(by, audit.Action.JOB_RETRIED, job, new_job=str(new_job.id), status=job.status)
     return new_job
+
+
+# --- the owner's prompt history ---
+
+PROMPT_HISTORY_SIZE = 50
+
+
+def recent_prompts(*, owner: AbstractBaseUser, words: str = "") -> list[dict[str, Any]]:
+    """The owner's last PROMPT_HISTORY_SIZE distinct prompts, newest use first, each with how
+    often and when it was last used; `words` (all of them, anywhere: Chinese has no spaces)
+    narrows the list."""
+    queryset = Job.objects.filter(owner=owner).exclude(prompt="")
+    for word in words.split():
+        queryset = queryset.filter(prompt__icontains=word)
+    return list(
+        queryset.values("prompt")
+        .annotate(last_used=Max("created_at"), uses=Count("id"))
+        .order_by("-last_used")[:PROMPT_HISTORY_SIZE]
+    )

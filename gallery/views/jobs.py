@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import credits, imaging, intake, jobs, kinds, moderation, reuse, waiting
+from .. import credits, galleries, imaging, intake, jobs, kinds, moderation, reuse, waiting
 from ..access import get_job_for_user
 from ..models import Job
 
@@ -110,3 +110,14 @@ def retry_job(request: HttpRequest, job_id: UUID) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("job_detail", job_id=job.id)
     return redirect("job_detail", job_id=new_job.id)
+
+
+@login_required
+def prompt_history(request: HttpRequest) -> HttpResponse:
+    """The prompts the user wrote before, searchable, each one click from the form again."""
+    words = galleries.search_text(request.GET.get("q", ""))
+    entries = [
+        {**entry, "use_url": reuse.prompt_url(entry["prompt"])}
+        for entry in jobs.recent_prompts(owner=request.user, words=words)
+    ]
+    return render(request, "jobs/prompts.html", {"entries": entries, "q": words})

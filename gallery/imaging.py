@@ -137,12 +137,17 @@ def verify_image(data: bytes, *, max_pixels: int, max_bytes: int) -> CleanImage:
     Same refusals as `clean_image` (size, format, pixel cap, full decode of the first frame).
     width and height are as displayed, i.e. after any EXIF rotation. Raises `ImageRejected`.
     """
+    return verify_and_decode(data, max_pixels=max_pixels, max_bytes=max_bytes)[0]
+
+
+def verify_and_decode(data: bytes, *, max_pixels: int, max_bytes: int) -> tuple[CleanImage, Image.Image]:
+    """`verify_image`, and the decoded pixels it checked, so the thumbnails need no second decode."""
     image = _decode(data, max_pixels=max_pixels, max_bytes=max_bytes)
     image_format = _canonical_format(image.format)
     width, height = image.size
     if _orientation(image) in _ORIENTATIONS_THAT_SWAP_SIDES:
         width, height = height, width
-    return CleanImage(
+    clean = CleanImage(
         data=data,
         format=image_format,
         width=width,
@@ -150,6 +155,7 @@ def verify_image(data: bytes, *, max_pixels: int, max_bytes: int) -> CleanImage:
         content_type=_CONTENT_TYPES[image_format],
         extension=_EXTENSIONS[image_format],
     )
+    return clean, image
 
 
 def make_webp(

@@ -387,6 +387,13 @@ def test_journey_4_the_language_switcher_turns_the_whole_ui(new_page, production
     for wanted in ("prompt", "negative_prompt", "width", "height", "SUMMARY", "steps", "seed", "submit-job"):
         assert wanted in reached, f"{wanted} not reached by Tab: {reached}"
     shot(page, "form-by-keyboard")
+    # Presets: a shape chip fills the size fields, a style chip adds its words to the prompt.
+    page.click("[data-testid='aspect-16:9']")
+    assert (page.input_value("select[name=width]"), page.input_value("select[name=height]")) == ("768", "448")
+    page.fill("textarea[name=prompt]", "湖边的小屋")
+    page.click("[data-testid=style-3]")
+    assert page.input_value("textarea[name=prompt]") == "湖边的小屋, 水彩画，柔和晕染，纸张质感"
+    shot(page, "presets")
     page.goto("/")
     menu.click()  # a phone: the switcher is in the menu
     with page.expect_navigation():

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import credits, galleries, imaging, intake, jobs, kinds, moderation, reuse, waiting
+from .. import credits, galleries, imaging, intake, jobs, kinds, moderation, presets, reuse, waiting
 from ..access import get_job_for_user
 from ..models import Job
 
@@ -58,6 +58,8 @@ def new_job(request: HttpRequest, kind: str) -> HttpResponse:
             "kinds": kinds.KINDS,
             "cost": job_kind.cost,
             "balance": credits.balance_of(request.user),
+            "aspects": presets.ASPECTS,
+            "styles": presets.STYLES,
         },
     )
 

@@ -38,3 +38,26 @@ document.addEventListener("submit", (event) => {
   const form = event.target;
   if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
 });
+
+// The creation form's presets: a shape chip fills width and height, a style chip adds its words
+// to the prompt (once), where the user sees and can edit them.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-presets]").forEach((box) => { box.hidden = false; });
+});
+document.addEventListener("click", (event) => {
+  const chip = event.target.closest("[data-size], [data-append]");
+  if (!chip) return;
+  const form = chip.closest("form");
+  if (chip.dataset.size) {
+    const [width, height] = chip.dataset.size.split("x");
+    form.elements.width.value = width;
+    form.elements.height.value = height;
+    form.querySelectorAll("[data-size]").forEach((other) => other.setAttribute("aria-pressed", String(other === chip)));
+  } else {
+    const prompt = form.elements.prompt;
+    if (!prompt.value.includes(chip.dataset.append)) {
+      prompt.value = prompt.value.trim() ? `${prompt.value.trim()}, ${chip.dataset.append}` : chip.dataset.append;
+    }
+    prompt.focus();
+  }
+});

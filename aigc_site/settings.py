@@ -328,6 +328,9 @@ if INGEST_MAX_RETRY_SECONDS <= 0:
 
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 3072 * 3072)
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+# A user's upload may have more pixels than a provider result (a 48-megapixel phone photo is
+# 8064×6048): image→image and anime scale it down to fit; still a cap against decompression bombs.
+UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 50_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 

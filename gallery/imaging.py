@@ -131,6 +131,27 @@ def clean_image(data: bytes, *, max_pixels: int, max_bytes: int) -> CleanImage:
     )
 
 
+def fit_within(clean: CleanImage, *, max_side: int) -> CleanImage:
+    """`clean` scaled down (never up) so neither side exceeds max_side, aspect ratio kept, in its
+    own format. The input is clean_image's output: upright already, without metadata."""
+    if max(clean.width, clean.height) <= max_side:
+        return clean
+    image = _open(clean.data)
+    _load(image)
+    icc_profile = image.info.get("icc_profile")
+    image = _normalise_mode(image, image_format=clean.format)
+    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    encoded = _encode(image, image_format=clean.format, icc_profile=_matching_icc_profile(icc_profile, mode=image.mode))
+    return CleanImage(
+        data=encoded,
+        format=clean.format,
+        width=image.width,
+        height=image.height,
+        content_type=clean.content_type,
+        extension=clean.extension,
+    )
+
+
 def verify_image(data: bytes, *, max_pixels: int, max_bytes: int) -> CleanImage:
     """Check an image the provider returned; the bytes come back unchanged.
 

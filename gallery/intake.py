@@ -47,6 +47,8 @@ class Started:
     job: Job
     # Some words of the prompt were masked (the user is told so).
     masked_words: bool
+    # The source was larger than the kind takes and was scaled down: (from, to) sizes.
+    scaled: tuple[tuple[int, int], tuple[int, int]] | None = None
 
 
 def start_job(
@@ -70,18 +72,31 @@ def start_job(
     params = dict(params)
     masked_words = _screen(params)
     jobs.check_can_start(owner=owner, kind=kind)
-    source_key, stored_key = "", ""
+    source_key, stored_key, scaled = "", "", None
     if upload is not None:
         clean = imaging.clean_image(
-            upload.read(), max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=settings.UPLOAD_MAX_BYTES
+            upload.read(), max_pixels=settings.UPLOAD_MAX_PIXELS, max_bytes=settings.UPLOAD_MAX_BYTES
         )
-        _check_side(job_kind, clean.width, clean.height)
+        clean, scaled = _fitted(job_kind, clean)
         source_key = stored_key = media.put(folder=f"sources/{owner.pk}", extension=clean.extension, data=clean.data)
         params["source_size"] = [clean.width, clean.height]
     elif source_image is not None:
-        _check_side(job_kind, source_image.width, source_image.height)
-        source_key = source_image.original_key
-        params["source_size"] = [source_image.width, source_image.height]
+        if _too_large(job_kind, source_image.width, source_image.height) and job_kind.fits_large_sources:
+            # A big picture of the gallery (an upscale, say): a scaled copy is the job's source.
+            clean = imaging.verify_image(
+                media.read(source_image.original_key),
+                max_pixels=settings.IMAGE_MAX_PIXELS,
+                max_bytes=settings.INGEST_MAX_BYTES,
+            )
+            clean, scaled = _fitted(job_kind, clean)
+            source_key = stored_key = media.put(
+                folder=f"sources/{owner.pk}", extension=clean.extension, data=clean.data
+            )
+            params["source_size"] = [clean.width, clean.height]
+        else:
+            _check_side(job_kind, source_image.width, source_image.height)
+            source_key = source_image.original_key
+            params["source_size"] = [source_image.width, source_image.height]
     try:
         job = jobs.create_job(
             owner=owner,
@@ -95,7 +110,7 @@ def start_job(
         if stored_key:
             _delete_quietly(stored_key)
         raise
-    return Started(job=job, masked_words=masked_words)
+    return Started(job=job, masked_words=masked_words, scaled=scaled)
 
 
 def _screen(params: dict[str, Any]) -> bool:
@@ -110,9 +125,26 @@ def _screen(params: dict[str, Any]) -> bool:
     return bool(screened.masked_words)
 
 
+def _too_large(kind: kinds.Kind, width: int, height: int) -> bool:
+    return kind.max_source_side is not None and max(width, height) > kind.max_source_side
+
+
 def _check_side(kind: kinds.Kind, width: int, height: int) -> None:
-    if kind.max_source_side is not None and max(width, height) > kind.max_source_side:
+    if _too_large(kind, width, height):
         raise SourceTooLarge(width=width, height=height, max_side=kind.max_source_side)
+
+
+def _fitted(
+    kind: kinds.Kind, clean: imaging.CleanImage
+) -> tuple[imaging.CleanImage, tuple[tuple[int, int], tuple[int, int]] | None]:
+    """The source as the kind takes it: scaled down when the kind fits large sources, refused
+    (SourceTooLarge) when it does not."""
+    if not _too_large(kind, clean.width, clean.height):
+        return clean, None
+    if not kind.fits_large_sources:
+        _check_side(kind, clean.width, clean.height)
+    fitted = imaging.fit_within(clean, max_side=kind.max_source_side)
+    return fitted, ((clean.width, clean.height), (fitted.width, fitted.height))
 
 
 def _delete_quietly(key: str) -> None:

@@ -70,6 +70,10 @@ class Kind:
     # The offline engine draws this kind procedurally (no model): its pictures carry the
     # "not AI" badge when the callback does not say so itself.
     is_procedural_offline: bool = False
+    # A larger source is scaled down to max_source_side (aspect kept, the user told) instead of
+    # refused: right where the result's size follows the source loosely (image→image, anime),
+    # wrong for 4x upscaling, whose whole point is the source's pixels.
+    fits_large_sources: bool = False
 
     def __str__(self) -> str:
         return self.name
@@ -135,6 +139,7 @@ KINDS: tuple[Kind, ...] = (
         ),
         reuse_fields=PROMPT_FIELDS + (("strength", "strength"),) + GENERATION_FIELDS,
         from_image_label=_("Image → image"),
+        fits_large_sources=True,
     ),
     Kind(
         name="anime",
@@ -152,6 +157,7 @@ KINDS: tuple[Kind, ...] = (
         tips=(_("A clear, front-facing portrait works best. No prompt is needed: pick a style."),),
         reuse_fields=(("style", "style"),),
         from_image_label=_("Portrait → anime"),
+        fits_large_sources=True,
     ),
     Kind(
         name="upscale",

@@ -4,6 +4,8 @@ decoded or stored; the debit still happens in the transaction that creates the j
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -149,3 +151,19 @@ def test_a_blocked_prompt_creates_and_charges_nothing(alice):
         intake.start_job(owner=alice, kind="txt2img", params={"text": "a terrorist attack"})
     assert not Job.objects.exists()
     assert credits.balance_of(alice) == 50
+
+
+def test_a_big_gallery_picture_is_scaled_for_image_to_image_and_kept_as_it_is(alice, bucket_keys):
+    """Fails before: an upscaled 2048² picture could not be restyled ("at most 768x768")."""
+    from PIL import Image as PILImage
+
+    from tests.factories import stored_image
+
+    picture = stored_image(alice, size=(1536, 1024))
+    job = intake.start_job(
+        owner=alice, kind="img2img", params={"text": "in autumn", "strength": 0.5}, source_image=picture
+    ).job
+    assert job.source_key != picture.original_key and job.params["source_size"] == [768, 512]
+    with PILImage.open(io.BytesIO(media.read(job.source_key))) as copy:
+        assert copy.size == (768, 512)
+    assert media.exists(picture.original_key)  # the picture itself is untouched

@@ -184,3 +184,28 @@ def test_the_gallery_picker_names_pictures_and_its_empty_choice_in_words(alice):
     assert choices[0] == "不选：我上传一张"
     assert choices[1].startswith("a lighthouse at dusk · 512×512 · ")
     assert str(picture.id) not in " ".join(choices) and "---------" not in " ".join(choices)
+
+
+def test_a_phone_photo_is_scaled_to_fit_image_to_image_and_the_user_is_told(alice_client, alice):
+    """Fails before: a 4000×3000 photo was refused ("at most 768x768") for image→image and anime."""
+    from PIL import Image as PILImage
+
+    from gallery import media
+
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (4000, 3000), (30, 120, 200)).save(buffer, "JPEG", quality=90)
+    response = alice_client.post(
+        reverse("new_job", args=["img2img"]),
+        {
+            **txt2img_form("a lake at dawn"),
+            "strength": 0.6,
+            "source_upload": _upload("phone.jpg", buffer.getvalue(), content_type="image/jpeg"),
+        },
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+        follow=True,
+    )
+    job = Job.objects.get()
+    assert job.params["source_size"] == [768, 576]
+    with PILImage.open(io.BytesIO(media.read(job.source_key))) as stored:
+        assert stored.size == (768, 576)
+    assert "已缩放到 768×576" in response.content.decode()

@@ -45,6 +45,13 @@ def new_job(request: HttpRequest, kind: str) -> HttpResponse:
             else:
                 if started.masked_words:
                     messages.info(request, _("Some words in your prompt were masked."))
+                if started.scaled:
+                    (w, h), (fw, fh) = started.scaled
+                    messages.info(
+                        request,
+                        _("Your picture (%(w)d×%(h)d) was scaled to %(fw)d×%(fh)d to fit; its shape is kept.")
+                        % {"w": w, "h": h, "fw": fw, "fh": fh},
+                    )
                 return redirect("job_detail", job_id=started.job.id)
     else:
         initial = reuse.initial_values(kind=job_kind, query=request.GET, owner=request.user)

@@ -29,6 +29,7 @@ from .models import ACTIVE_STATUSES, Image, InspirationEntry, Job, JobKind
 BULK_LIMIT = 200
 
 SORTS = ("newest", "oldest")
+RATINGS = range(1, 6)
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class Filters:
     favourites: bool = False
     query: str = ""
     sort: str = "newest"
+    min_rating: int = 0
 
     @classmethod
     def from_query(cls, data: Any) -> Filters:
@@ -89,11 +91,12 @@ class Filters:
             favourites=data.get("favourites", "") in ("1", "on", "true"),
             query=search_text(data.get("q", "")),
             sort=sort if sort in SORTS else "newest",
+            min_rating=rating if (rating := parse_id(data.get("rating", ""))) in RATINGS else 0,
         )
 
     @property
     def is_active(self) -> bool:
-        return bool(self.kind or self.album_id or self.favourites or self.query)
+        return bool(self.kind or self.album_id or self.favourites or self.query or self.min_rating)
 
 
 def _search(queryset: QuerySet[Image], query: str) -> QuerySet[Image]:
@@ -110,6 +113,8 @@ def _filtered(queryset: QuerySet[Image], filters: Filters) -> QuerySet[Image]:
         queryset = queryset.filter(kind=filters.kind)
     if filters.favourites:
         queryset = queryset.filter(is_favourite=True)
+    if filters.min_rating:
+        queryset = queryset.filter(rating__gte=filters.min_rating)
     if filters.query:
         queryset = _search(queryset, filters.query)
     return queryset
@@ -136,6 +141,15 @@ def set_favourite(*, image: Image, is_favourite: bool) -> Image:
     """Mark or unmark a favourite; setting the current value again changes nothing."""
     Image.objects.filter(id=image.id).update(is_favourite=is_favourite)
     image.is_favourite = is_favourite
+    return image
+
+
+def set_rating(*, image: Image, rating: int) -> Image:
+    """The owner's rating, 0 (none) to 5; anything else raises ValueError."""
+    if rating not in range(0, 6):
+        raise ValueError("a rating is 0 to 5")
+    Image.objects.filter(id=image.id).update(rating=rating)
+    image.rating = rating
     return image
 
 

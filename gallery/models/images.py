@@ -72,6 +72,8 @@ class Image(models.Model):
     provider_duration = models.FloatField(null=True, blank=True, verbose_name=_("provider duration (s)"))
     is_public = models.BooleanField(default=False, verbose_name=_("public"))
     is_favourite = models.BooleanField(default=False, verbose_name=_("favourite"))
+    # The owner's own 0–5 (0: not rated), for keeping the best of many.
+    rating = models.PositiveSmallIntegerField(default=0, verbose_name=_("rating"))
     # Hidden by staff after a report: off the public and inspiration views, still the owner's.
     is_hidden = models.BooleanField(default=False, verbose_name=_("hidden by staff"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
@@ -86,6 +88,7 @@ class Image(models.Model):
             # the explore page
             models.Index(fields=["is_public", "-created_at", "-id"], name="image_public_keyset"),
         ]
+        constraints = [models.CheckConstraint(condition=Q(rating__lte=5), name="image_rating_0_to_5")]
         verbose_name = _("picture")
         verbose_name_plural = _("pictures")
 

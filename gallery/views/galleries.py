@@ -14,6 +14,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBadRequest,
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
@@ -186,6 +187,21 @@ def image_favourite(request: HttpRequest, image_id: UUID) -> HttpResponse:
     next_url = safe_next(request, image_url(image))
     if request.htmx:
         return render(request, "gallery/_favourite_form.html", {"image": image, "next_url": next_url})
+    return redirect(next_url)
+
+
+@login_required
+@require_POST
+def image_rating(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    """value=1..5 rates the picture, value=0 clears the rating."""
+    image = get_own_image(request, image_id)
+    rating = galleries.parse_id(request.POST.get("value", ""))
+    if rating is None or rating > 5:
+        return HttpResponseBadRequest(_("A rating is 0 to 5."))
+    galleries.set_rating(image=image, rating=rating)
+    next_url = safe_next(request, image_url(image))
+    if request.htmx:
+        return render(request, "gallery/_rating_form.html", {"image": image, "next_url": next_url})
     return redirect(next_url)
 
 

@@ -98,28 +98,8 @@ class JobAdmin(ReadOnlyAdmin):
             {"fields": ("created_at", "submit_claimed_at", "submitted_at", "callback_received_at", "finished_at")},
         ),
     )
-    readonly_fields = (
-        "id",
-        "owner",
-        "kind",
-        "status",
-        "cost",
-        "refund_state",
-        "prompt",
-        "image_link",
-        "provider_task_id",
-        "submit_attempts",
-        "provider_duration",
-        "error_reason",
-        "source_key",
-        "params_json",
-        "provider_response_json",
-        "created_at",
-        "submit_claimed_at",
-        "submitted_at",
-        "callback_received_at",
-        "finished_at",
-    )
+    # Everything shown is read-only: the fields are exactly those of the fieldsets.
+    readonly_fields = tuple(name for _title, options in fieldsets for name in options["fields"])
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         refunds = CreditTransaction.objects.filter(job=OuterRef("pk"), kind=CreditTransaction.Kind.REFUND)

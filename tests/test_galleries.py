@@ -550,3 +550,15 @@ def test_a_parent_lists_what_was_made_from_it_and_only_what_the_visitor_may_see(
     assert reverse("image_detail", args=[upscale.id]) in seen and reverse("image_detail", args=[private.id]) not in seen
     parent.delete()  # deleting a parent keeps its children
     assert Image.objects.filter(id__in=[upscale.id, private.id]).count() == 2
+
+
+def test_the_kind_filter_counts_what_each_kind_would_show(alice_client, alice, bob):
+    """Fails before: the kind filter gave no counts."""
+    image_row(alice, kind="txt2img", prompt="a cat")
+    image_row(alice, kind="txt2img", prompt="a dog")
+    image_row(alice, kind="upscale", prompt="a cat")
+    image_row(bob, kind="upscale", prompt="a cat")
+    html = alice_client.get(reverse("gallery"), {"q": "cat", "kind": "upscale"}).content.decode()
+    select = html.split('data-testid="filter-kind"', 1)[1].split("</select>", 1)[0]
+    assert "Text to image (1)</option>" in select and "4x super-resolution (1)</option>" in select
+    assert "Image to image (0)</option>" in select

@@ -61,9 +61,14 @@ def gallery(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "album": album,
             "albums": albums.albums_of(request.user),
-            "kinds": JobKind.choices,
+            "kinds": _counted_kinds(galleries.kind_counts(owner=request.user, filters=filters)),
         },
     )
+
+
+def _counted_kinds(counts: dict[str, int]) -> list[tuple[str, str]]:
+    """The kind choices, each with how many pictures it would show: "Text to image (12)"."""
+    return [(value, f"{label} ({counts.get(value, 0)})") for value, label in JobKind.choices]
 
 
 @require_GET

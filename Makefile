@@ -46,11 +46,12 @@ serve: $(VENV)/.installed
 	$(SERVE_ENV) $(PY) manage.py collectstatic --noinput
 	$(SERVE_ENV) exec $(VENV)/bin/honcho --env /dev/null -f Procfile.prod start
 
-# Browser tests drive Debian's chromium (Playwright never downloads a browser here).
+# Browser tests drive Debian's chromium (Playwright never downloads a browser here); the label
+# tests read our XMP back with Debian's exiftool (libimage-exiftool-perl).
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v vipsthumbnail >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium libvips-tools >/dev/null; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium libvips-tools >/dev/null; fi; \
+	@if ! command -v chromium >/dev/null || ! command -v vipsthumbnail >/dev/null || ! command -v exiftool >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium libvips-tools libimage-exiftool-perl >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium libvips-tools libimage-exiftool-perl >/dev/null; fi; \
 	fi
 
 test: $(VENV)/.installed-test system-deps

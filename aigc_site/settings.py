@@ -17,61 +17,14 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+# Typed readers (aigc_site/env.py): a malformed value fails at start-up.
+from aigc_site.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+
 # The kinds of job name their own settings (path, task, cost); importing them needs no set-up.
 from gallery import kinds as job_kinds
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
-
-
-# --- typed readers (shaped like hc/settings.py): a malformed value fails at start-up ---
-
-
-def env_str(name: str, default: str = "") -> str:
-    """A string from NAME, or from the file named by NAME_FILE (secrets mounted as files)."""
-    file_name = os.environ.get(f"{name}_FILE")
-    if file_name:
-        return Path(file_name).read_text().strip()
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    if raw.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if raw.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean, got {raw!r}")
-
-
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
-
-
-def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
-
-
-def env_list(name: str, default: list[str] | None = None) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
-        return list(default or [])
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
 
 # --- core ---
 
@@ -333,6 +286,21 @@ UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 50_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
+
+# --- labelling of generated pictures (GB 45438-2025; gallery/labels.py, README "Labelling") ---
+
+# Who we are in every picture's TC260 label: a registration code, when set, else the name.
+AIGC_PRODUCER_NAME = env_str("AIGC_PRODUCER_NAME", "画廊 AIGC")
+AIGC_PRODUCER_CODE = env_str("AIGC_PRODUCER_CODE")
+if not (AIGC_PRODUCER_CODE or AIGC_PRODUCER_NAME).strip():
+    raise ImproperlyConfigured("AIGC_PRODUCER_NAME or AIGC_PRODUCER_CODE must name the service provider")
+# The visible "AI 生成" mark in downloads: off breaks the labelling rules, so only with DEBUG on.
+AIGC_MARK_DOWNLOADS = env_bool("AIGC_MARK_DOWNLOADS", True)
+_CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+AIGC_MARK_POSITION = env_choice("AIGC_MARK_POSITION", "bottom-right", _CORNERS)
+AIGC_MARK_OPACITY = env_float("AIGC_MARK_OPACITY", 0.75)
+if not 0.3 <= AIGC_MARK_OPACITY <= 1 or not (DEBUG or AIGC_MARK_DOWNLOADS):
+    raise ImproperlyConfigured("AIGC_MARK_OPACITY must be 0.3 to 1; AIGC_MARK_DOWNLOADS off only with DEBUG on")
 
 # --- jobs, credits and limits ---
 

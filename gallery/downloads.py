@@ -1,6 +1,9 @@
 """What leaves the site as a file: a picture's download name, its original as a PNG with its
-parameters (made once, then kept in storage), and zip archives of many pictures streamed as
-they are made."""
+parameters and its labels (made once, then kept in storage), and zip archives of many pictures
+streamed as they are made.
+
+Every file carries the picture's implicit label (gallery/labels.py): the stored originals and
+thumbnails got it at ingest, the PNG gets it here together with the visible mark."""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from . import imaging, media
+from django.conf import settings
+
+from . import imaging, labels, media
 from .models import Image
 
 ZIP_CHUNK_BYTES = 256 * 1024
@@ -37,10 +42,24 @@ def download_extra(image: Image) -> dict[str, Any]:
     }
 
 
+def image_label(image: Image) -> labels.AigcLabel:
+    """The implicit label of one of our pictures: the one ingest embedded in its files."""
+    source_label = image.source_label or {}
+    source = source_label.get("ProduceID") or (str(image.source_image_id) if image.source_image_id else "")
+    return labels.for_generated(produce_id=str(image.id), source_produce_id=str(source))
+
+
 def original_png(*, image: Image) -> bytes:
     """The stored original as a PNG with its parameters as text chunks ("parameters", A1111
-    style, and "aigc" JSON), as other tools write them."""
-    return imaging.png_with_parameters(media.read(image.original_key), params=image.params, extra=download_extra(image))
+    style, and "aigc" JSON), as other tools write them, its implicit label as XMP and (unless
+    AIGC_MARK_DOWNLOADS is off) the visible "AI 生成" mark in a corner of its pixels."""
+    return imaging.png_with_parameters(
+        media.read(image.original_key),
+        params=image.params,
+        extra=download_extra(image),
+        xmp=labels.xmp_packet(image_label(image)),
+        draw=labels.draw_mark if settings.AIGC_MARK_DOWNLOADS else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import io
 import json
 import struct
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,10 +180,11 @@ def verify_and_decode(data: bytes, *, max_pixels: int, max_bytes: int) -> tuple[
 
 
 def make_webp(
-    data_or_image: bytes | CleanImage | Image.Image, *, max_side: int, quality: int = 80
+    data_or_image: bytes | CleanImage | Image.Image, *, max_side: int, quality: int = 80, xmp: bytes | None = None
 ) -> tuple[bytes, int, int]:
     """A WebP no larger than max_side on either side, upright, aspect ratio kept, never upscaled.
 
+    `xmp` is written as the file's XMP chunk (the picture's label, gallery/labels.py).
     Expects bytes that `clean_image` or `verify_image` already accepted. Returns (webp, width, height).
     """
     if isinstance(data_or_image, Image.Image):
@@ -203,6 +204,8 @@ def make_webp(
     options: dict[str, Any] = {"quality": quality, "method": 4}
     if profile := _matching_icc_profile(icc_profile, mode=image.mode):
         options["icc_profile"] = profile
+    if xmp:
+        options["xmp"] = xmp
     image.save(buffer, "WEBP", **options)
     return buffer.getvalue(), image.width, image.height
 
@@ -235,19 +238,33 @@ def parameters_text(params: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def png_with_parameters(data: bytes, *, params: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> bytes:
+def png_with_parameters(
+    data: bytes,
+    *,
+    params: Mapping[str, Any],
+    extra: Mapping[str, Any] | None = None,
+    xmp: bytes | None = None,
+    draw: Callable[[Image.Image], Image.Image] | None = None,
+) -> bytes:
     """The image as a PNG carrying its generation parameters, for people who download it.
 
     Writes "parameters" (A1111 text; tEXt when it is Latin-1, otherwise iTXt so Chinese prompts
-    survive) and "aigc", an iTXt chunk with JSON {"params": ..., "extra": ...}. No other metadata
-    from the input is kept. Expects bytes that `clean_image` or `verify_image` already accepted.
+    survive) and "aigc", an iTXt chunk with JSON {"params": ..., "extra": ...}; `xmp` goes into
+    the iTXt chunk "XML:com.adobe.xmp", and `draw` may change the upright pixels first (the
+    visible label). No other metadata from the input is kept. Expects bytes that `clean_image`
+    or `verify_image` already accepted.
     """
     image = _open(data)
     _load(image)
     image = _upright(image)
     icc_profile = image.info.get("icc_profile")
     image = _normalise_mode(image, image_format="PNG")
+    if draw is not None:
+        image = draw(image)
+        image.info = {}
     chunks = PngInfo()
+    if xmp:
+        chunks.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"))
     chunks.add_text("parameters", parameters_text(params))
     document = {"params": dict(params), "extra": dict(extra or {})}
     chunks.add_itxt("aigc", json.dumps(document, ensure_ascii=False, sort_keys=True, default=str))

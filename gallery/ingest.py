@@ -10,14 +10,16 @@ the one-to-one Image.job column makes two images for one job impossible.
 from __future__ import annotations
 
 import logging
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from PIL import Image as PILImage
 
-from . import fetch, imaging, jobs, kinds, media
+from . import fetch, imaging, jobs, kinds, labels, media
 from .callbacks import Callback, CallbackInvalid, from_body
 from .models import Image, Job, JobFailure, JobStatus
 from .retrying import Retry, backoff
@@ -37,6 +39,8 @@ class IngestRetry(Exception):
 
 @dataclass(frozen=True)
 class StoredObjects:
+    # The id the Image row will have: it is the ProduceID in the label of all three files.
+    image_id: UUID
     original_key: str
     thumb_key: str
     preview_key: str
@@ -81,7 +85,9 @@ def _deliver(*, job: Job, callback: Callback) -> str:
     stored, retryable, permanent = None, None, ""
     for url in callback.image_urls:
         try:
-            stored = download_and_store(url=url, folder=f"images/{job.owner_id}")
+            stored = download_and_store(
+                url=url, folder=f"images/{job.owner_id}", source_produce_id=source_produce_id(job)
+            )
             break
         except fetch.FetchError as exc:
             if exc.retryable:
@@ -106,8 +112,16 @@ def _deliver(*, job: Job, callback: Callback) -> str:
     return "succeeded"
 
 
-def download_and_store(*, url: str, folder: str) -> StoredObjects:
-    """Fetch (SSRF-guarded), verify, make WebP thumbnails and upload all three.
+def source_produce_id(job: Job) -> str:
+    """The ProduceID of the job's source picture, which the result's label names in ReservedCode1:
+    the uploaded source's own label, or our id of the gallery picture it started from."""
+    if job.source_label and job.source_label.get("ProduceID"):
+        return str(job.source_label["ProduceID"])
+    return str(job.source_image_id) if job.source_image_id else ""
+
+
+def download_and_store(*, url: str, folder: str, source_produce_id: str = "") -> StoredObjects:
+    """Fetch (SSRF-guarded), verify, make WebP thumbnails and upload all three, labelled.
 
     Raises fetch.FetchError, imaging.ImageRejected, or IngestRetry when the object store
     cannot take the upload (nothing is left half-written: uploaded keys are removed)."""
@@ -126,9 +140,22 @@ def download_and_store(*, url: str, folder: str) -> StoredObjects:
     clean, pixels = imaging.verify_and_decode(
         fetched.data, max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=settings.INGEST_MAX_BYTES
     )
-    thumb, _, _ = imaging.make_webp(pixels, max_side=imaging.THUMBNAIL_SIDES["thumb"])
-    preview, _, _ = imaging.make_webp(pixels, max_side=imaging.THUMBNAIL_SIDES["preview"])
-    parts = ((clean.data, clean.extension), (thumb, "webp"), (preview, "webp"))
+    return store_labelled(clean=clean, pixels=pixels, folder=folder, source_produce_id=source_produce_id)
+
+
+def store_labelled(
+    *, clean: imaging.CleanImage, pixels: PILImage.Image, folder: str, source_produce_id: str = ""
+) -> StoredObjects:
+    """Label a verified picture (GB 45438-2025, gallery/labels.py) and upload it with its WebP
+    thumbnail and preview (made from `pixels`, its decoded first frame), each carrying the same
+    label. Raises IngestRetry(ours=True)."""
+    image_id = uuid.uuid4()
+    label = labels.for_generated(produce_id=str(image_id), source_produce_id=source_produce_id)
+    original = labels.embed(clean.data, label=label, image_format=clean.format)
+    packet = labels.xmp_packet(label)
+    thumb, _, _ = imaging.make_webp(pixels, max_side=imaging.THUMBNAIL_SIDES["thumb"], xmp=packet)
+    preview, _, _ = imaging.make_webp(pixels, max_side=imaging.THUMBNAIL_SIDES["preview"], xmp=packet)
+    parts = ((original, clean.extension), (thumb, "webp"), (preview, "webp"))
     with ThreadPoolExecutor(max_workers=len(parts)) as pool:
         futures = [pool.submit(media.put, folder=folder, extension=extension, data=data) for data, extension in parts]
     uploaded = [future.result() for future in futures if future.exception() is None]
@@ -137,12 +164,13 @@ def download_and_store(*, url: str, folder: str) -> StoredObjects:
         _delete_quietly(uploaded)
         raise IngestRetry(f"object storage unavailable: {failed}", ours=True) from failed
     return StoredObjects(
+        image_id=image_id,
         original_key=uploaded[0],
         thumb_key=uploaded[1],
         preview_key=uploaded[2],
         width=clean.width,
         height=clean.height,
-        size_bytes=len(clean.data),
+        size_bytes=len(original),
     )
 
 
@@ -176,6 +204,7 @@ def attach_image(*, job_id: UUID | str, stored: StoredObjects, callback: Callbac
         try:
             with transaction.atomic():
                 Image.objects.create(
+                    id=stored.image_id,
                     owner_id=job.owner_id,
                     job=job,
                     kind=job.kind,
@@ -191,6 +220,7 @@ def attach_image(*, job_id: UUID | str, stored: StoredObjects, callback: Callbac
                     preview_key=stored.preview_key,
                     made_by=label,
                     is_procedural=procedural,
+                    source_label=job.source_label,
                     provider_duration=callback.duration,
                 )
         except IntegrityError:

@@ -28,7 +28,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.utils.translation import gettext_lazy as _
 
-from . import imaging, jobs, kinds, media, moderation
+from . import imaging, jobs, kinds, labels, media, moderation
 from .models import Image, Job
 
 logger = logging.getLogger(__name__)
@@ -73,25 +73,26 @@ def start_job(
     masked_words = _screen(params)
     jobs.check_can_start(owner=owner, kind=kind)
     source_key, stored_key, scaled = "", "", None
+    source_label: dict[str, str] | None = None
     if upload is not None:
-        clean = imaging.clean_image(
-            upload.read(), max_pixels=settings.UPLOAD_MAX_PIXELS, max_bytes=settings.UPLOAD_MAX_BYTES
-        )
+        data = upload.read()
+        clean = imaging.clean_image(data, max_pixels=settings.UPLOAD_MAX_PIXELS, max_bytes=settings.UPLOAD_MAX_BYTES)
         clean, scaled = _fitted(job_kind, clean)
-        source_key = stored_key = media.put(folder=f"sources/{owner.pk}", extension=clean.extension, data=clean.data)
+        stored_data, source_label = _passed_on(data=data, clean=clean)
+        source_key = stored_key = media.put(folder=f"sources/{owner.pk}", extension=clean.extension, data=stored_data)
         params["source_size"] = [clean.width, clean.height]
     elif source_image is not None:
         if _too_large(job_kind, source_image.width, source_image.height) and job_kind.fits_large_sources:
             # A big picture of the gallery (an upscale, say): a scaled copy is the job's source.
+            original = media.read(source_image.original_key)
             clean = imaging.verify_image(
-                media.read(source_image.original_key),
-                max_pixels=settings.IMAGE_MAX_PIXELS,
-                max_bytes=settings.INGEST_MAX_BYTES,
+                original, max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=settings.INGEST_MAX_BYTES
             )
             clean, scaled = _fitted(job_kind, clean)
-            source_key = stored_key = media.put(
-                folder=f"sources/{owner.pk}", extension=clean.extension, data=clean.data
-            )
+            # Scaling drops the metadata; the copy keeps our picture's label.
+            label = labels.read_label(original)
+            data = labels.embed(clean.data, label=label, image_format=clean.format) if label else clean.data
+            source_key = stored_key = media.put(folder=f"sources/{owner.pk}", extension=clean.extension, data=data)
             params["source_size"] = [clean.width, clean.height]
         else:
             _check_side(job_kind, source_image.width, source_image.height)
@@ -105,12 +106,26 @@ def start_job(
             prompt=params.get("text", ""),
             source_key=source_key,
             source_image=source_image,
+            source_label=source_label,
         )
     except BaseException:
         if stored_key:
             _delete_quietly(stored_key)
         raise
     return Started(job=job, masked_words=masked_words, scaled=scaled)
+
+
+def _passed_on(*, data: bytes, clean: imaging.CleanImage) -> tuple[bytes, dict[str, str]]:
+    """The source as we store it, and the label it carried as we pass it on ({}: it had none).
+
+    Cleaning strips every piece of metadata, the label too; a labelled source gets its producer's
+    label back with ourselves added as propagator (GB 45438-2025), so the copy the provider
+    fetches from us still says where it came from."""
+    received = labels.read_label(data)
+    if received is None:
+        return clean.data, {}
+    passed_on = labels.propagated(received, propagate_id=labels.new_propagate_id())
+    return labels.embed(clean.data, label=passed_on, image_format=clean.format), passed_on.as_json_object()
 
 
 def _screen(params: dict[str, Any]) -> bool:

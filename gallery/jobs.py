@@ -129,6 +129,7 @@ def create_job(
     source_key: str = "",
     source_image: Image | None = None,
     retry_of: Job | None = None,
+    source_label: dict[str, str] | None = None,
 ) -> Job:
     """Create a queued job, debit its cost and enqueue its submission, all or nothing.
 
@@ -148,6 +149,7 @@ def create_job(
             source_key=source_key,
             source_image=source_image,
             retry_of=retry_of,
+            source_label=source_label,
             cost=credits.cost_of(kind),
         )
         credits.debit_for_job(job=job)
@@ -396,6 +398,7 @@ def retry(*, job_id: UUID | str, by: AbstractBaseUser) -> Job:
             source_key=job.source_key,
             source_image=job.source_image,
             retry_of=job,
+            source_label=job.source_label,
         )
         audit.record(by, audit.Action.JOB_RETRIED, job, new_job=str(new_job.id), status=job.status)
     return new_job

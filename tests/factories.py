@@ -2,7 +2,7 @@
 
 `make_job` makes a paid job as the job form does (`jobs.create_job` debits it), and
 `submitted_job` one the provider has accepted. `stored_image` puts a real PNG original and its
-WebP thumbnail and preview into S3 (the session's SeaweedFS), exactly as ingest does;
+WebP thumbnail and preview into S3 (the session's SeaweedFS), labelled, exactly as ingest does;
 `image_row` makes a row with made-up keys, for tests of listing and pagination that never
 fetch pixels.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from gallery import imaging, jobs, media
+from gallery import imaging, ingest, jobs
 from gallery.forms import Txt2ImgForm, default_params
 from gallery.models import Image, Job
 from tests.helpers import png_bytes
@@ -52,13 +52,13 @@ def stored_image(
     params = dict(TXT2IMG_PARAMS if params is None else params)
     if prompt is not None:
         params["text"] = prompt
-    data = png_bytes(size, colour)
-    folder = f"images/{owner.pk}"
-    original = media.put(folder=folder, extension="png", data=data)
-    thumb, _, _ = imaging.make_webp(data, max_side=imaging.THUMBNAIL_SIDES["thumb"])
-    preview, _, _ = imaging.make_webp(data, max_side=imaging.THUMBNAIL_SIDES["preview"])
+    clean, pixels = imaging.verify_and_decode(png_bytes(size, colour), max_pixels=10**8, max_bytes=10**8)
+    source_label = fields.get("source_label") or {}
+    source = source_label.get("ProduceID") or (str(fields["source_image"].id) if fields.get("source_image") else "")
+    stored = ingest.store_labelled(clean=clean, pixels=pixels, folder=f"images/{owner.pk}", source_produce_id=source)
     created_at = fields.pop("created_at", None)
     image = Image.objects.create(
+        id=stored.image_id,
         owner=owner,
         kind=kind,
         prompt=params.get("text", ""),
@@ -66,10 +66,10 @@ def stored_image(
         params=params,
         width=size[0],
         height=size[1],
-        size_bytes=len(data),
-        original_key=original,
-        thumb_key=media.put(folder=folder, extension="webp", data=thumb),
-        preview_key=media.put(folder=folder, extension="webp", data=preview),
+        size_bytes=stored.size_bytes,
+        original_key=stored.original_key,
+        thumb_key=stored.thumb_key,
+        preview_key=stored.preview_key,
         made_by=fields.pop("made_by", "Offline engine"),
         **fields,
     )

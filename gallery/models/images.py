@@ -68,6 +68,8 @@ class Image(models.Model):
     # Who made the pixels, shown on the image page: "APISpace", "Offline engine (procedural)",
     # "Real-ESRGAN animevideov3 x4"...
     made_by = models.CharField(max_length=128, blank=True, verbose_name=_("made by"))
+    # Its job's Job.source_label: what label the uploaded source picture carried, for the page.
+    source_label = models.JSONField(null=True, blank=True)
     is_procedural = models.BooleanField(default=False, verbose_name=_("procedural (not AI)"))
     provider_duration = models.FloatField(null=True, blank=True, verbose_name=_("provider duration (s)"))
     is_public = models.BooleanField(default=False, verbose_name=_("public"))

@@ -70,6 +70,10 @@ class Job(models.Model):
         related_name="derived_jobs",
         verbose_name=_("source picture"),
     )
+    # The TC260 label (GB 45438-2025) an uploaded source carried, as we passed it on (the
+    # producer's fields with ourselves as propagator; gallery/labels.py): None when the source
+    # was not uploaded, {} when the upload carried no label.
+    source_label = models.JSONField(null=True, blank=True)
     cost = models.PositiveIntegerField(default=0, verbose_name=_("cost"))
     provider_task_id = models.CharField(
         max_length=128, null=True, blank=True, unique=True, verbose_name=_("provider task id")

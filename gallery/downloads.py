@@ -7,6 +7,7 @@ thumbnails got it at ingest, the PNG gets it here together with the visible mark
 
 from __future__ import annotations
 
+import itertools
 import logging
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -139,20 +140,34 @@ class _ChunkWriter:
 @dataclass(frozen=True)
 class ZipMember:
     name: str
-    key: str
+    image: Image
     parameters: str
 
 
 def zip_members(images: Iterable[Image]) -> list[ZipMember]:
-    """What goes into a zip: each original as stored, and its parameters as a .txt beside it.
+    """What goes into a zip: each picture's downloadable PNG (labelled, with the visible mark: the
+    same file a single download gives), and its parameters as a .txt beside it.
 
     Built before streaming starts, so no database access happens while the response flows."""
-    members = []
-    for image in images:
-        extension = image.original_key.rsplit(".", 1)[-1] if "." in image.original_key else "png"
-        name = download_name(image, extension=extension)
-        members.append(ZipMember(name=name, key=image.original_key, parameters=imaging.parameters_text(image.params)))
-    return members
+    return [
+        ZipMember(
+            name=download_name(image, extension="png"), image=image, parameters=imaging.parameters_text(image.params)
+        )
+        for image in images
+    ]
+
+
+def _member_chunks(member: ZipMember) -> Iterator[bytes]:
+    """The member's PNG, its first piece already read (so a missing object raises here): the
+    stored download PNG when there is one, otherwise made in memory from the original. It is
+    not stored from here, because recording its key would write to the database mid-stream."""
+    if member.image.download_key:
+        chunks = media.iter_chunks(member.image.download_key, ZIP_CHUNK_BYTES)
+        try:
+            return itertools.chain([next(chunks, b"")], chunks)
+        except Exception:
+            logger.info("zip: the stored PNG of %s is gone; made again", member.image.id)
+    return iter([original_png(image=member.image)])
 
 
 def stream_zip(members: Iterable[ZipMember]) -> Iterator[bytes]:
@@ -163,13 +178,13 @@ def stream_zip(members: Iterable[ZipMember]) -> Iterator[bytes]:
     writer = _ChunkWriter()
     with zipfile.ZipFile(writer, mode="w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for member in members:
-            chunks = media.iter_chunks(member.key, ZIP_CHUNK_BYTES)
             try:
                 # Read the first piece before writing the member's header, so an object that
                 # has gone missing is left out instead of breaking the archive half-way.
+                chunks = _member_chunks(member)
                 first = next(chunks, b"")
             except Exception:
-                logger.warning("zip: stored object %s could not be read; left out", member.key)
+                logger.warning("zip: the original %s could not be read; left out", member.image.original_key)
                 continue
             info = zipfile.ZipInfo(member.name, date_time=datetime.now(UTC).timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED

@@ -154,7 +154,8 @@ def test_the_media_view_knows_only_three_variants(alice_client, alice):
     assert alice_client.get(reverse("image_media", args=[image.id, "secret"])).status_code == 404
 
 
-def test_the_zip_holds_each_original_and_its_parameters(alice_client, alice):
+def test_the_zip_holds_each_download_png_and_its_parameters(alice_client, alice):
+    """Each member is the picture's downloadable PNG (labelled, marked), as a single download."""
     first = stored_image(alice, colour=(250, 0, 0), prompt="红色")
     second = stored_image(alice, colour=(0, 0, 250), prompt="blue")
     response = alice_client.post(reverse("gallery_bulk"), {"action": "zip", "image": [str(first.id), str(second.id)]})
@@ -167,7 +168,7 @@ def test_the_zip_holds_each_original_and_its_parameters(alice_client, alice):
     for image in (first, second):
         name = downloads.download_name(image, extension="png")
         assert name in names
-        assert archive.read(name) == media.read(image.original_key)
+        assert archive.read(name) == downloads.original_png(image=image)
         assert archive.read(name.replace(".png", ".txt")).decode() == imaging.parameters_text(image.params)
     assert len(names) == 4
 
@@ -191,7 +192,7 @@ def test_the_zip_arrives_in_pieces(alice):
     assert all(chunks)
     archive = zipfile.ZipFile(io.BytesIO(b"".join(chunks)))
     assert {archive.read(downloads.download_name(i, extension="png")) for i in images} == {
-        media.read(i.original_key) for i in images
+        downloads.original_png(image=i) for i in images
     }
 
 

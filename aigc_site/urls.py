@@ -7,6 +7,7 @@ from gallery.views import accounts, callbacks, health, jobs, pages
 
 urlpatterns = [
     path("", pages.home, name="home"),
+    path("terms/", pages.terms, name="terms"),
     path("healthz", health.healthz, name="healthz"),
     path("healthz/ready", health.ready, name="healthz_ready"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -62,6 +62,13 @@ SR_MODEL_NAMES = [
 
 class SignupForm(UserCreationForm):
     email = forms.EmailField(label=_("Email (optional)"), required=False)
+    # The user agreement must say how pictures are labelled (GB 45438-2025); nobody signs up
+    # without accepting it. The sign-up page links the terms beside the box.
+    accept_terms = forms.BooleanField(
+        label=_("I accept the terms of service, including how pictures are labelled"),
+        required=True,
+        error_messages={"required": _("Accept the terms of service to sign up.")},
+    )
 
     class Meta(UserCreationForm.Meta):
         model = get_user_model()

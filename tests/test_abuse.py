@@ -149,7 +149,13 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_count(alice, settings):
 
 def _sign_up(username: str, *, email_address: str = "", **extra):
     client = Client(HTTP_ACCEPT_LANGUAGE=extra.pop("language", "en"))
-    data = {"username": username, "email": email_address, "password1": PASSWORD, "password2": PASSWORD}
+    data = {
+        "username": username,
+        "email": email_address,
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "accept_terms": "on",
+    }
     return client, client.post(reverse("signup"), data, **extra)
 
 

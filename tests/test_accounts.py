@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db
 def test_it_signs_up_logs_in_and_grants_the_signup_credits(client, settings):
     settings.CREDITS_SIGNUP_GRANT = 30
     response = client.post(
-        reverse("signup"), {"username": "carol", "password1": PASSWORD, "password2": PASSWORD}, follow=True
+        reverse("signup"),
+        {"username": "carol", "password1": PASSWORD, "password2": PASSWORD, "accept_terms": "on"},
+        follow=True,
     )
     assert response.status_code == 200
     user = get_user_model().objects.get(username="carol")
@@ -78,7 +80,12 @@ def test_sign_up_does_not_redirect_off_the_site(client, target):
     """Fails before the fix: sign-up redirected to any ?next= (an open redirect)."""
     response = client.post(
         reverse("signup") + "?next=" + target,
-        {"username": "carol", "password1": "a-long-Passphrase-9", "password2": "a-long-Passphrase-9"},
+        {
+            "username": "carol",
+            "password1": "a-long-Passphrase-9",
+            "password2": "a-long-Passphrase-9",
+            "accept_terms": "on",
+        },
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("home")
@@ -87,6 +94,44 @@ def test_sign_up_does_not_redirect_off_the_site(client, target):
 def test_sign_up_still_follows_a_next_inside_the_site(client):
     response = client.post(
         reverse("signup") + "?next=/gallery/",
-        {"username": "carol", "password1": "a-long-Passphrase-9", "password2": "a-long-Passphrase-9"},
+        {
+            "username": "carol",
+            "password1": "a-long-Passphrase-9",
+            "password2": "a-long-Passphrase-9",
+            "accept_terms": "on",
+        },
     )
     assert response["Location"] == "/gallery/"
+
+
+@pytest.mark.parametrize(
+    ("language", "error"),
+    [("en", "Accept the terms of service to sign up."), ("zh-hans", "请先同意用户服务协议再注册。")],
+)
+def test_sign_up_requires_accepting_the_terms(client, language, error):
+    """Fails before the terms: an account was made without any agreement to accept."""
+    data = {"username": "carol", "password1": PASSWORD, "password2": PASSWORD}
+    response = client.post(reverse("signup"), data, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert not get_user_model().objects.filter(username="carol").exists()
+    page = client.get(reverse("signup"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert 'name="accept_terms"' in page and f'href="{reverse("terms")}"' in page
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("en", ["Terms of service", "AI-generated", "TC260", "may not remove, alter, forge or hide"]),
+        ("zh-hans", ["用户服务协议", "AI 生成", "TC260", "不得以任何方式删除、篡改、伪造或隐匿"]),
+    ],
+)
+def test_the_terms_say_how_pictures_are_labelled_and_the_footer_links_them(client, language, says):
+    """Fails before the terms: there was no such page and no link to it."""
+    page = client.get(reverse("terms"), HTTP_ACCEPT_LANGUAGE=language)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert all(words in text for words in says)
+    assert "画廊 AIGC" in text  # the provider the labels name
+    home = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert 'data-testid="terms-link"' in home and f'href="{reverse("terms")}"' in home

@@ -210,6 +210,7 @@ def test_journey_1_sign_up_borrow_a_prompt_and_watch_it_paint(new_page, stack):
     page.fill("input[name=username]", "journey1")
     page.fill("input[name=password1]", PASSWORD)
     page.fill("input[name=password2]", PASSWORD)
+    page.check("input[name=accept_terms]")
     shot(page, "signup")
     page.click("[data-testid=signup-form] button[type=submit]")
     page.wait_for_selector("[data-testid=credit-balance]")

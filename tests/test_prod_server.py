@@ -205,6 +205,7 @@ def test_a_person_gets_a_picture_through_the_production_server(server):
             "email": "",
             "password1": PASSWORD,
             "password2": PASSWORD,
+            "accept_terms": "on",
             "csrfmiddlewaretoken": _csrf(page.text),
         },
         headers={"Referer": signup},

@@ -301,6 +301,15 @@ AIGC_MARK_POSITION = env_choice("AIGC_MARK_POSITION", "bottom-right", _CORNERS)
 AIGC_MARK_OPACITY = env_float("AIGC_MARK_OPACITY", 0.75)
 if not 0.3 <= AIGC_MARK_OPACITY <= 1 or not (DEBUG or AIGC_MARK_DOWNLOADS):
     raise ImproperlyConfigured("AIGC_MARK_OPACITY must be 0.3 to 1; AIGC_MARK_DOWNLOADS off only with DEBUG on")
+# Optional C2PA manifests on originals (gallery/provenance.py): on when both PEM files are set.
+C2PA_CERT_CHAIN_FILE = env_str("C2PA_CERT_CHAIN_FILE")
+C2PA_PRIVATE_KEY_FILE = env_str("C2PA_PRIVATE_KEY_FILE")
+C2PA_SIGNING_ALG = env_choice(
+    "C2PA_SIGNING_ALG", "ES256", ("ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "ED25519")
+)
+C2PA_TIMESTAMP_URL = env_str("C2PA_TIMESTAMP_URL")
+if bool(C2PA_CERT_CHAIN_FILE) != bool(C2PA_PRIVATE_KEY_FILE):
+    raise ImproperlyConfigured("C2PA_CERT_CHAIN_FILE and C2PA_PRIVATE_KEY_FILE are set together or not at all")
 
 # --- jobs, credits and limits ---
 

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from PIL import Image as PILImage
 
-from . import fetch, imaging, jobs, kinds, labels, media
+from . import fetch, imaging, jobs, kinds, labels, media, provenance
 from .callbacks import Callback, CallbackInvalid, from_body
 from .models import Image, Job, JobFailure, JobStatus
 from .retrying import Retry, backoff
@@ -86,7 +86,10 @@ def _deliver(*, job: Job, callback: Callback) -> str:
     for url in callback.image_urls:
         try:
             stored = download_and_store(
-                url=url, folder=f"images/{job.owner_id}", source_produce_id=source_produce_id(job)
+                url=url,
+                folder=f"images/{job.owner_id}",
+                source_produce_id=source_produce_id(job),
+                generator=made_by(job=job, callback=callback)[0],
             )
             break
         except fetch.FetchError as exc:
@@ -120,7 +123,7 @@ def source_produce_id(job: Job) -> str:
     return str(job.source_image_id) if job.source_image_id else ""
 
 
-def download_and_store(*, url: str, folder: str, source_produce_id: str = "") -> StoredObjects:
+def download_and_store(*, url: str, folder: str, source_produce_id: str = "", generator: str = "") -> StoredObjects:
     """Fetch (SSRF-guarded), verify, make WebP thumbnails and upload all three, labelled.
 
     Raises fetch.FetchError, imaging.ImageRejected, or IngestRetry when the object store
@@ -140,18 +143,29 @@ def download_and_store(*, url: str, folder: str, source_produce_id: str = "") ->
     clean, pixels = imaging.verify_and_decode(
         fetched.data, max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=settings.INGEST_MAX_BYTES
     )
-    return store_labelled(clean=clean, pixels=pixels, folder=folder, source_produce_id=source_produce_id)
+    return store_labelled(
+        clean=clean, pixels=pixels, folder=folder, source_produce_id=source_produce_id, generator=generator
+    )
 
 
 def store_labelled(
-    *, clean: imaging.CleanImage, pixels: PILImage.Image, folder: str, source_produce_id: str = ""
+    *,
+    clean: imaging.CleanImage,
+    pixels: PILImage.Image,
+    folder: str,
+    source_produce_id: str = "",
+    generator: str = "",
 ) -> StoredObjects:
     """Label a verified picture (GB 45438-2025, gallery/labels.py) and upload it with its WebP
     thumbnail and preview (made from `pixels`, its decoded first frame), each carrying the same
-    label. Raises IngestRetry(ours=True)."""
+    label; with a C2PA certificate configured the original also gets a signed manifest naming
+    `generator` (gallery/provenance.py). Raises IngestRetry(ours=True)."""
     image_id = uuid.uuid4()
     label = labels.for_generated(produce_id=str(image_id), source_produce_id=source_produce_id)
     original = labels.embed(clean.data, label=label, image_format=clean.format)
+    if provenance.enabled():
+        title = f"{image_id}.{clean.extension}"
+        original = provenance.sign(original, image_format=clean.format, generator=generator or "AI", title=title)
     packet = labels.xmp_packet(label)
     thumb, _, _ = imaging.make_webp(pixels, max_side=imaging.THUMBNAIL_SIDES["thumb"], xmp=packet)
     preview, _, _ = imaging.make_webp(pixels, max_side=imaging.THUMBNAIL_SIDES["preview"], xmp=packet)

@@ -36,12 +36,25 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _settings(**extra: str) -> dict:
+def _probe(code: str, **extra: str):
+    """Run `code` in a fresh interpreter with this environment; it prints JSON last."""
     out = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, env=_clean_env(**extra), capture_output=True, text=True
+        [sys.executable, "-c", code], cwd=ROOT, env=_clean_env(**extra), capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _setting(expression: str, **extra: str):
+    """The value of `expression` (in terms of `s`, the settings) as configured by the environment."""
+    return _probe(
+        f"import django, json; django.setup(); from django.conf import settings as s; print(json.dumps({expression}))",
+        **extra,
+    )
+
+
+def _settings(**extra: str) -> dict:
+    return _probe(PROBE, **extra)
 
 
 def test_it_defaults_to_sqlite_under_var_and_the_orm_broker():
@@ -230,15 +243,7 @@ def test_an_operator_may_accept_named_deploy_warnings_and_only_those():
 
 
 def _engine_private_allowance(**extra: str) -> list[str]:
-    probe = (
-        "import django, json; django.setup(); from django.conf import settings as s; "
-        "print(json.dumps(s.ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, env=_clean_env(**extra), capture_output=True, text=True
-    )
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _setting("s.ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED", **extra)
 
 
 def test_the_engine_may_fetch_sources_from_the_object_store_in_development_only():
@@ -270,11 +275,7 @@ ABUSE_PROBE = (
 
 
 def _abuse_settings(**extra: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", ABUSE_PROBE], cwd=ROOT, env=_clean_env(**extra), capture_output=True, text=True
-    )
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _probe(ABUSE_PROBE, **extra)
 
 
 def test_abuse_protection_reads_the_environment_with_safe_defaults():
@@ -324,12 +325,7 @@ def test_with_debug_off_verification_needs_a_real_sender():
 
 
 def _result_ttl(**extra: str) -> int:
-    code = "import django; django.setup(); from django.conf import settings as s; print(s.ENGINE_RESULT_TTL)"
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=_clean_env(**extra), capture_output=True, text=True
-    )
-    assert out.returncode == 0, out.stderr
-    return int(out.stdout.split()[-1])
+    return _setting("s.ENGINE_RESULT_TTL", **extra)
 
 
 def test_engine_results_outlive_the_wait_before_the_status_call():
@@ -344,15 +340,7 @@ def test_it_refuses_an_engine_result_ttl_shorter_than_twice_the_job_timeout():
 
 
 def _img_src(**extra: str) -> list[str]:
-    probe = (
-        "import django, json; django.setup(); from django.conf import settings as s; "
-        "print(json.dumps(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src']))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, env=_clean_env(**extra), capture_output=True, text=True
-    )
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _setting("s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src']", **extra)
 
 
 def test_the_policy_lets_pages_load_pictures_from_the_object_store():

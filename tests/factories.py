@@ -15,7 +15,7 @@ from typing import Any
 from gallery import imaging, ingest, jobs
 from gallery.forms import Txt2ImgForm, default_params
 from gallery.models import Image, Job
-from tests.helpers import png_bytes
+from tests.helpers import callback_body, png_bytes
 
 # What the text-to-image form makes of its defaults, drawn small (64x48) to keep the tests fast.
 TXT2IMG_PARAMS = {
@@ -37,6 +37,16 @@ def submitted_job(owner, prompt: str = "Roses", **params: Any) -> Job:
     """A paid job the provider has accepted, with a task id of its own."""
     job = make_job(owner, prompt, **params)
     return jobs.mark_submitted(job_id=job.id, task_id=f"t-{job.id}", response={"uid": f"t-{job.id}"})
+
+
+def record_callback(job, url: str, name: str = "success-documented", *, cdn: str | None = None) -> None:
+    """Record the provider's callback `name` for `job`, its picture at `url` (cos; the cdn copy
+    is the same URL with "?cdn" unless `cdn` names another)."""
+    body = callback_body(name)
+    if url:
+        body["data"]["cos"] = url
+        body["data"]["cdn"] = cdn if cdn is not None else url + "?cdn"
+    jobs.record_callback(job_id=job.id, body=body, success=body["success"], safe=body["data"].get("safe"))
 
 
 def stored_image(

@@ -6,25 +6,15 @@ import pytest
 
 from gallery import credits, ingest, jobs, tasks
 from gallery.models import CreditTransaction, Image, JobStatus
-from tests.factories import submitted_job
+from tests.factories import record_callback, submitted_job
 from tests.helpers import callback_body
 
 pytestmark = pytest.mark.django_db
 
 
-def _callback(job, url: str, name: str = "success-documented", *, cdn: str | None = None):
-    """Record the provider's callback for `job`, its picture at `url` (cos; the cdn copy is the
-    same URL unless `cdn` names another)."""
-    body = callback_body(name)
-    if url:
-        body["data"]["cos"] = url
-        body["data"]["cdn"] = cdn if cdn is not None else url + "?cdn"
-    jobs.record_callback(job_id=job.id, body=body, success=body["success"], safe=body["data"].get("safe"))
-
-
 def test_it_stores_the_original_and_thumbnails_and_finishes_the_job(alice, image_host, bucket_keys):
     job = submitted_job(alice)
-    _callback(job, f"{image_host.url}/result.png")
+    record_callback(job, f"{image_host.url}/result.png")
     assert ingest.ingest_result(job_id=job.id) == "succeeded"
     job.refresh_from_db()
     image = Image.objects.get(job=job)
@@ -38,7 +28,7 @@ def test_it_stores_the_original_and_thumbnails_and_finishes_the_job(alice, image
 
 def test_running_it_twice_gives_one_image_and_no_orphans(alice, image_host, bucket_keys):
     job = submitted_job(alice)
-    _callback(job, f"{image_host.url}/result.png")
+    record_callback(job, f"{image_host.url}/result.png")
     ingest.ingest_result(job_id=job.id)
     before = set(bucket_keys("images/"))
     assert ingest.ingest_result(job_id=job.id) == "already succeeded"
@@ -48,7 +38,7 @@ def test_running_it_twice_gives_one_image_and_no_orphans(alice, image_host, buck
 
 def test_a_lost_race_removes_what_it_uploaded(alice, image_host, bucket_keys):
     job = submitted_job(alice)
-    _callback(job, f"{image_host.url}/result.png")
+    record_callback(job, f"{image_host.url}/result.png")
     ingest.ingest_result(job_id=job.id)
     before = set(bucket_keys("images/"))
     # A second worker that downloaded before the first committed: attach refuses, keys go.
@@ -63,7 +53,7 @@ def test_a_lost_race_removes_what_it_uploaded(alice, image_host, bucket_keys):
 
 def test_a_failure_body_fails_the_job_with_the_reason_and_refunds_once(alice, image_host):
     job = submitted_job(alice)
-    _callback(job, "", name="failure-while-running")
+    record_callback(job, "", name="failure-while-running")
     assert ingest.ingest_result(job_id=job.id) == "failed"
     assert ingest.ingest_result(job_id=job.id) == "already failed"
     job.refresh_from_db()
@@ -75,7 +65,7 @@ def test_a_failure_body_fails_the_job_with_the_reason_and_refunds_once(alice, im
 
 def test_an_unsafe_body_stores_nothing_and_refunds(alice, image_host, bucket_keys):
     job = submitted_job(alice)
-    _callback(job, "", name="unsafe")
+    record_callback(job, "", name="unsafe")
     assert ingest.ingest_result(job_id=job.id) == "unsafe"
     job.refresh_from_db()
     assert job.status == JobStatus.UNSAFE
@@ -86,7 +76,7 @@ def test_an_unsafe_body_stores_nothing_and_refunds(alice, image_host, bucket_key
 def test_a_non_image_result_fails_cleanly(alice, image_host, bucket_keys):
     before = set(bucket_keys())
     job = submitted_job(alice)
-    _callback(job, f"{image_host.url}/not-image.png")
+    record_callback(job, f"{image_host.url}/not-image.png")
     assert ingest.ingest_result(job_id=job.id) == "failed"
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
@@ -96,7 +86,7 @@ def test_a_non_image_result_fails_cleanly(alice, image_host, bucket_keys):
 def test_an_unlisted_host_is_refused(alice, image_host, settings):
     settings.INGEST_PRIVATE_HOSTS_ALLOWED = []
     job = submitted_job(alice)
-    _callback(job, f"{image_host.url}/result.png")
+    record_callback(job, f"{image_host.url}/result.png")
     assert ingest.ingest_result(job_id=job.id) == "failed"
     job.refresh_from_db()
     assert "private" in job.error_reason.lower() or "not allowed" in job.error_reason.lower()
@@ -104,7 +94,7 @@ def test_an_unlisted_host_is_refused(alice, image_host, settings):
 
 def test_a_busy_image_host_is_retried_later_not_failed(alice, image_host):
     job = submitted_job(alice)
-    _callback(job, f"{image_host.url}/busy.png")
+    record_callback(job, f"{image_host.url}/busy.png")
     assert tasks.ingest_result(str(job.id)) == "retry 1"
     job.refresh_from_db()
     assert job.status == JobStatus.SUBMITTED
@@ -114,7 +104,7 @@ def test_a_late_picture_after_the_timeout_is_delivered_without_a_second_charge(a
     job = submitted_job(alice)
     jobs.time_out(job_id=job.id)
     assert credits.balance_of(alice) == 50
-    _callback(job, f"{image_host.url}/result.png")
+    record_callback(job, f"{image_host.url}/result.png")
     assert ingest.ingest_result(job_id=job.id) == "succeeded"
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
@@ -127,7 +117,7 @@ def test_an_early_callback_is_applied_once_the_submission_is_recorded(
     alice, image_host, django_capture_on_commit_callbacks
 ):
     job = jobs.create_job(owner=alice, kind="txt2img", params={"text": "x"}, prompt="x")
-    _callback(job, f"{image_host.url}/result.png")
+    record_callback(job, f"{image_host.url}/result.png")
     with django_capture_on_commit_callbacks(execute=True):
         jobs.mark_submitted(job_id=job.id, task_id="t", response={})
     job.refresh_from_db()
@@ -136,7 +126,7 @@ def test_an_early_callback_is_applied_once_the_submission_is_recorded(
 
 def test_the_object_store_down_during_ingest_is_retried_and_nothing_is_lost(alice, image_host, storage_down):
     job = submitted_job(alice)
-    _callback(job, f"{image_host.url}/result.png")
+    record_callback(job, f"{image_host.url}/result.png")
     with storage_down():
         assert tasks.ingest_result(str(job.id)) == "retry 1"
     job.refresh_from_db()
@@ -208,7 +198,7 @@ def test_the_sweep_never_times_out_a_job_whose_success_callback_arrived(alice, i
     """Fails before the fix: stale_submitted ignored callback_received_at, so a job whose
     picture was still being saved (ingest retrying) was timed out and refunded."""
     job = submitted_job(alice)
-    _callback(job, f"{image_host.url}/busy.png")  # recorded; the ingest task has not run yet
+    record_callback(job, f"{image_host.url}/busy.png")  # recorded; the ingest task has not run yet
     _age(job, submitted_at=True)
     counts = tasks.sweep_stale_jobs()
     assert counts["timed_out"] == 0
@@ -219,7 +209,7 @@ def test_the_sweep_never_times_out_a_job_whose_success_callback_arrived(alice, i
 
 def test_the_sweep_hands_a_recorded_callback_whose_ingest_was_lost_to_ingest_again(alice, image_host):
     job = submitted_job(alice)
-    _callback(job, f"{image_host.url}/result.png")  # recorded, but its ingest task was lost
+    record_callback(job, f"{image_host.url}/result.png")  # recorded, but its ingest task was lost
     _age(job, submitted_at=True, callback_received_at=True)
     assert tasks.sweep_stale_jobs()["reingested"] == 1  # Q_SYNC: the ingest runs right here
     job.refresh_from_db()
@@ -233,7 +223,7 @@ def test_our_store_down_for_long_never_fails_the_job(alice, image_host, storage_
     from django_q.models import Schedule
 
     job = submitted_job(alice)
-    _callback(job, f"{image_host.url}/result.png")
+    record_callback(job, f"{image_host.url}/result.png")
     with storage_down():
         for attempt in (1, 6, 7, 40):
             assert tasks.ingest_result(str(job.id), attempt) == f"retry {attempt}"
@@ -254,7 +244,7 @@ def test_the_wait_between_retries_of_our_store_is_capped_by_the_setting(alice, i
 
     settings.INGEST_MAX_RETRY_SECONDS = 1
     job = submitted_job(alice)
-    _callback(job, f"{image_host.url}/result.png")
+    record_callback(job, f"{image_host.url}/result.png")
     with storage_down():
         assert tasks.ingest_result(str(job.id), 1) == "retry 1"
     planned = Schedule.objects.get(name=f"gallery.tasks.ingest_result:{job.id}:2")
@@ -266,7 +256,7 @@ def test_a_copy_refused_on_cos_is_fetched_from_cdn(alice, image_host):
     the CDN still served."""
     image_host.routes["/forbidden.png"] = lambda h, b: (403, {}, b"")
     job = submitted_job(alice)
-    _callback(job, f"{image_host.url}/forbidden.png", cdn=f"{image_host.url}/result.png")
+    record_callback(job, f"{image_host.url}/forbidden.png", cdn=f"{image_host.url}/result.png")
     assert ingest.ingest_result(job_id=job.id) == "succeeded"
     assert Image.objects.filter(job=job).count() == 1
 
@@ -274,7 +264,7 @@ def test_a_copy_refused_on_cos_is_fetched_from_cdn(alice, image_host):
 def test_a_job_fails_only_when_every_copy_fails_for_good(alice, image_host):
     image_host.routes["/forbidden.png"] = lambda h, b: (403, {}, b"")
     job = submitted_job(alice)
-    _callback(job, f"{image_host.url}/forbidden.png", cdn=f"{image_host.url}/not-image.png")
+    record_callback(job, f"{image_host.url}/forbidden.png", cdn=f"{image_host.url}/not-image.png")
     assert ingest.ingest_result(job_id=job.id) == "failed"
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED

@@ -21,8 +21,8 @@ from PIL import Image as PILImage
 
 from gallery import ingest, intake, labels, media
 from gallery.models import Image
-from tests.factories import stored_image, submitted_job
-from tests.helpers import callback_body, png_bytes
+from tests.factories import record_callback, stored_image, submitted_job
+from tests.helpers import png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -101,9 +101,8 @@ def test_ingest_labels_originals_of_every_format_without_touching_png_or_jpeg_pi
     sent = buffer.getvalue()
     image_host.routes[f"/result.{extension}"] = lambda h, b: (200, {}, sent)
     job = submitted_job(alice)
-    body = callback_body("success-documented")
-    body["data"]["cos"] = body["data"]["cdn"] = f"{image_host.url}/result.{extension}"
-    ingest.jobs.record_callback(job_id=job.id, body=body, success=True, safe=True)
+    url = f"{image_host.url}/result.{extension}"
+    record_callback(job, url, cdn=url)
     assert ingest.ingest_result(job_id=job.id) == "succeeded"
     image = Image.objects.get(job=job)
     for key in image.stored_keys():
@@ -181,9 +180,8 @@ def test_the_result_of_a_labelled_upload_references_the_source_in_reserved_code1
     upload = SimpleUploadedFile("in.png", _labelled_png(theirs), content_type="image/png")
     job = intake.start_job(owner=alice, kind="anime", params={"style": "classic"}, upload=upload).job
     job = ingest.jobs.mark_submitted(job_id=job.id, task_id=f"t-{job.id}", response={})
-    body = callback_body("success-documented")
-    body["data"]["cos"] = body["data"]["cdn"] = f"{image_host.url}/result.png"
-    ingest.jobs.record_callback(job_id=job.id, body=body, success=True, safe=True)
+    url = f"{image_host.url}/result.png"
+    record_callback(job, url, cdn=url)
     assert ingest.ingest_result(job_id=job.id) == "succeeded"
     image = Image.objects.get(job=job)
     assert exiftool_label(media.read(image.original_key), tmp_path) == our_label(image, source="other-42")

@@ -19,8 +19,7 @@ from PIL import Image as PILImage
 
 from gallery import ingest, labels, media, provenance
 from gallery.models import Image
-from tests.factories import submitted_job
-from tests.helpers import callback_body
+from tests.factories import record_callback, submitted_job
 
 pytestmark = pytest.mark.django_db
 
@@ -93,9 +92,8 @@ def _ingest(alice, image_host, image_format: str, extension: str) -> Image:
     sent = buffer.getvalue()
     image_host.routes[f"/c2pa.{extension}"] = lambda h, b: (200, {}, sent)
     job = submitted_job(alice)
-    body = callback_body("success-documented")
-    body["data"]["cos"] = body["data"]["cdn"] = f"{image_host.url}/c2pa.{extension}"
-    ingest.jobs.record_callback(job_id=job.id, body=body, success=True, safe=True)
+    url = f"{image_host.url}/c2pa.{extension}"
+    record_callback(job, url, cdn=url)
     assert ingest.ingest_result(job_id=job.id) == "succeeded"
     return Image.objects.get(job=job)
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from gallery import credits, ingest, jobs
 from gallery.models import Job, JobFailure
-from tests.factories import make_job, submitted_job
+from tests.factories import make_job, record_callback, submitted_job
 from tests.helpers import callback_body
 
 pytestmark = pytest.mark.django_db
@@ -35,9 +35,8 @@ def test_a_failed_job_names_what_went_wrong_and_keeps_the_raw_words_behind_detai
 
 def test_ingest_records_why_a_job_failed(alice, image_host):
     job = submitted_job(alice)
-    body = callback_body("success-documented")
-    body["data"]["cos"] = body["data"]["cdn"] = f"{image_host.url}/not-image.png"
-    jobs.record_callback(job_id=job.id, body=body, success=True, safe=True)
+    url = f"{image_host.url}/not-image.png"
+    record_callback(job, url, cdn=url)
     assert ingest.ingest_result(job_id=job.id) == "failed"
     assert Job.objects.get(id=job.id).failure == JobFailure.DOWNLOAD_FAILED
     other = submitted_job(alice, "another")

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from gallery.views import accounts, callbacks, health, jobs, pages
+from gallery.views import accounts, callbacks, health, jobs, pages, studio
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -21,6 +21,10 @@ urlpatterns = [
     path("accounts/profile/", accounts.profile, name="profile"),
     path("accounts/verify/<str:token>/", accounts.verify_email, name="verify_email"),
     path("accounts/verify-again/", accounts.resend_verification, name="resend_verification"),
+    # the studio: the forms beside the results
+    path("studio/", studio.studio_page, name="studio"),
+    path("studio/<slug:kind>/", studio.studio_page, name="studio_kind"),
+    path("studio/groups/<uuid:job_id>/", studio.studio_group, name="studio_group"),
     # jobs
     path("jobs/", jobs.job_list, name="job_list"),
     path("jobs/prompts/", jobs.prompt_history, name="prompt_history"),

@@ -24,14 +24,18 @@ from .models import Image
 
 # The kind the text-only links open ("use this prompt", the home page's quick prompt).
 PROMPT_KIND = "txt2img"
+# The pages that hold a kind's form, by URL name: the form page of its own, and the studio
+# (the form beside the results). Both read the same query.
+FORM_PAGE = "new_job"
+STUDIO = "studio_kind"
 
 
-def form_url(kind: Kind | str, query: dict[str, Any] | None = None) -> str:
-    url = reverse("new_job", args=[str(kind)])
+def form_url(kind: Kind | str, query: dict[str, Any] | None = None, *, page: str = FORM_PAGE) -> str:
+    url = reverse(page, args=[str(kind)])
     return f"{url}?{urlencode(query)}" if query else url
 
 
-def reuse_url(image: Image, *, variation: bool = False) -> str:
+def reuse_url(image: Image, *, variation: bool = False, page: str = FORM_PAGE) -> str:
     """The job form of the image's kind, pre-filled with everything it was made with.
 
     `variation` keeps all of it but the seed (-1: a new random seed). For the kinds that start
@@ -39,19 +43,24 @@ def reuse_url(image: Image, *, variation: bool = False) -> str:
     kind = kinds.get(image.kind)
     if kind is None:  # a kind no longer offered: nothing to fill
         return ""
+    query = _query(kind, image.params or {}, prompt=image.prompt, source_image_id=image.source_image_id)
+    if variation:
+        query["seed"] = -1
+    return form_url(kind, query, page=page)
+
+
+def _query(kind: Kind, params: dict[str, Any], *, prompt: str, source_image_id: Any) -> dict[str, Any]:
+    """The form fields a picture or a job was made with, by the rules of its kind."""
     query: dict[str, Any] = {}
-    params = image.params or {}
     for param, field in kind.reuse_fields:
         value = params.get(param)
         if value is not None and value != "":
             query[field] = value
-    if "prompt" not in query and image.prompt and kind.takes_prompt:
-        query["prompt"] = image.prompt
-    if variation:
-        query["seed"] = -1
-    if kind.takes_source and image.source_image_id:
-        query["from_image"] = str(image.source_image_id)
-    return form_url(kind, query)
+    if "prompt" not in query and prompt and kind.takes_prompt:
+        query["prompt"] = prompt
+    if kind.takes_source and source_image_id:
+        query["from_image"] = str(source_image_id)
+    return query
 
 
 def can_vary(image: Image) -> bool:
@@ -60,12 +69,12 @@ def can_vary(image: Image) -> bool:
     return kind is not None and kind.can_vary and "seed" in (image.params or {})
 
 
-def from_image_url(image: Image, *, kind: Kind) -> str:
+def from_image_url(image: Image, *, kind: Kind, page: str = FORM_PAGE) -> str:
     """The job form of `kind` with this image as its source ("image→image from this")."""
     query: dict[str, Any] = {"from_image": str(image.id)}
     if kind.takes_prompt and image.prompt:
         query["prompt"] = image.prompt
-    return form_url(kind, query)
+    return form_url(kind, query, page=page)
 
 
 @dataclass(frozen=True)
@@ -75,12 +84,12 @@ class FromImageLink:
     label: Promise | str
 
 
-def from_image_links(image: Image) -> list[FromImageLink]:
+def from_image_links(image: Image, *, page: str = FORM_PAGE) -> list[FromImageLink]:
     """The "continue from this picture" buttons: every kind that starts from a picture and
     accepts one this size (an upscaled picture is too big for any of them)."""
     side = max(image.width, image.height)
     return [
-        FromImageLink(kind=kind, url=from_image_url(image, kind=kind), label=kind.from_image_label)
+        FromImageLink(kind=kind, url=from_image_url(image, kind=kind, page=page), label=kind.from_image_label)
         for kind in kinds.KINDS
         if kind.from_image_label and kind.max_source_side is not None and side <= kind.max_source_side
     ]

@@ -238,7 +238,7 @@ def image_delete(request: HttpRequest, image_id: UUID) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect(image_url(image))
     messages.success(request, _("The picture was deleted."))
-    return redirect("gallery")
+    return redirect(safe_next(request, reverse("gallery")))
 
 
 # --- bulk ---

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,6 +17,67 @@ from django.views.decorators.http import require_POST
 from .. import credits, galleries, imaging, intake, jobs, kinds, moderation, presets, reuse, waiting
 from ..access import get_job_for_user
 from ..models import Job
+from .navigation import safe_next
+
+
+def submit_form(request: HttpRequest, form, job_kind: kinds.Kind) -> tuple[intake.Started | None, list[str]]:
+    """Start the job(s) of a valid-looking form: the started jobs and the notes for the user, or
+    None with the reason added to the form. The job form page and the studio both submit here."""
+    if not form.is_valid():
+        return None, []
+    try:
+        started = intake.start_job(
+            owner=request.user,
+            kind=job_kind.name,
+            params=form.to_params(),
+            upload=form.cleaned_data.get("source_upload"),
+            source_image=form.cleaned_data.get("source_image"),
+        )
+    except moderation.PromptBlocked as exc:
+        form.add_error("prompt", str(exc))
+    except imaging.ImageRejected as exc:
+        form.add_error("source_upload", str(exc))
+    except (intake.SourceTooLarge, credits.InsufficientCredits, jobs.RateLimited) as exc:
+        form.add_error(None, str(exc))
+    else:
+        notes = []
+        if started.masked_words:
+            notes.append(_("Some words in your prompt were masked."))
+        if started.scaled:
+            (w, h), (fw, fh) = started.scaled
+            notes.append(
+                _("Your picture (%(w)d×%(h)d) was scaled to %(fw)d×%(fh)d to fit; its shape is kept.")
+                % {"w": w, "h": h, "fw": fw, "fh": fh}
+            )
+        return started, notes
+    return None, []
+
+
+def form_context(request: HttpRequest, form, job_kind: kinds.Kind) -> dict:
+    """What a page with a job form shows beside the fields: the kinds as tabs, cost, balance, presets."""
+    return {
+        "form": form,
+        "kind": job_kind,
+        "kinds": kinds.KINDS,
+        "cost": job_kind.cost,
+        "balance": credits.balance_of(request.user),
+        "aspects": presets.ASPECTS,
+        "styles": presets.STYLES,
+    }
+
+
+def blank_form(request: HttpRequest, job_kind: kinds.Kind):
+    """The kind's form, filled from a "use again" link's query when there is one."""
+    initial = reuse.initial_values(kind=job_kind, query=request.GET, owner=request.user)
+    return job_kind.form_class(initial=initial, **form_kwargs(request, job_kind))
+
+
+def bound_form(request: HttpRequest, job_kind: kinds.Kind):
+    return job_kind.form_class(request.POST, request.FILES, **form_kwargs(request, job_kind))
+
+
+def form_kwargs(request: HttpRequest, job_kind: kinds.Kind) -> dict:
+    return {"owner": request.user} if job_kind.takes_source else {}
 
 
 @login_required
@@ -23,52 +85,16 @@ def new_job(request: HttpRequest, kind: str) -> HttpResponse:
     job_kind = kinds.get(kind)
     if job_kind is None:
         raise Http404
-    form_class = job_kind.form_class
-    form_kwargs = {"owner": request.user} if job_kind.takes_source else {}
     if request.method == "POST":
-        form = form_class(request.POST, request.FILES, **form_kwargs)
-        if form.is_valid():
-            try:
-                started = intake.start_job(
-                    owner=request.user,
-                    kind=job_kind.name,
-                    params=form.to_params(),
-                    upload=form.cleaned_data.get("source_upload"),
-                    source_image=form.cleaned_data.get("source_image"),
-                )
-            except moderation.PromptBlocked as exc:
-                form.add_error("prompt", str(exc))
-            except imaging.ImageRejected as exc:
-                form.add_error("source_upload", str(exc))
-            except (intake.SourceTooLarge, credits.InsufficientCredits, jobs.RateLimited) as exc:
-                form.add_error(None, str(exc))
-            else:
-                if started.masked_words:
-                    messages.info(request, _("Some words in your prompt were masked."))
-                if started.scaled:
-                    (w, h), (fw, fh) = started.scaled
-                    messages.info(
-                        request,
-                        _("Your picture (%(w)d×%(h)d) was scaled to %(fw)d×%(fh)d to fit; its shape is kept.")
-                        % {"w": w, "h": h, "fw": fw, "fh": fh},
-                    )
-                return redirect("job_detail", job_id=started.job.id)
+        form = bound_form(request, job_kind)
+        started, notes = submit_form(request, form, job_kind)
+        if started is not None:
+            for note in notes:
+                messages.info(request, note)
+            return redirect("job_detail", job_id=started.job.id)
     else:
-        initial = reuse.initial_values(kind=job_kind, query=request.GET, owner=request.user)
-        form = form_class(initial=initial, **form_kwargs)
-    return render(
-        request,
-        "jobs/new.html",
-        {
-            "form": form,
-            "kind": job_kind,
-            "kinds": kinds.KINDS,
-            "cost": job_kind.cost,
-            "balance": credits.balance_of(request.user),
-            "aspects": presets.ASPECTS,
-            "styles": presets.STYLES,
-        },
-    )
+        form = blank_form(request, job_kind)
+    return render(request, "jobs/new.html", form_context(request, form, job_kind))
 
 
 @login_required
@@ -105,7 +131,7 @@ def cancel_job(request: HttpRequest, job_id: UUID) -> HttpResponse:
         messages.success(request, _("The job was cancelled and your credits refunded."))
     except jobs.JobNotCancellable as exc:
         messages.error(request, str(exc))
-    return redirect("job_detail", job_id=job.id)
+    return redirect(safe_next(request, reverse("job_detail", args=[job.id])))
 
 
 @login_required

@@ -1,0 +1,63 @@
+"""The studio: every kind's form as a tab, the owner's recent results beside it.
+
+A submission made with htmx answers the form again (with its errors, or ready for the next
+one) and the new group of cards out of band, at the top of the results; without JavaScript the
+form posts the usual way and the studio opens again. Each unfinished group polls
+`studio_group` until all its jobs have ended.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from .. import kinds, studio
+from ..access import get_job_for_user
+from .jobs import blank_form, bound_form, form_context, submit_form
+
+POLL_MS = 1500
+
+
+def _kind(name: str) -> kinds.Kind:
+    job_kind = kinds.get(name)
+    if job_kind is None:
+        raise Http404
+    return job_kind
+
+
+@login_required
+def studio_page(request: HttpRequest, kind: str = "txt2img") -> HttpResponse:
+    job_kind = _kind(kind)
+    notes: list[str] = []
+    new_group = None
+    if request.method == "POST":
+        form = bound_form(request, job_kind)
+        started, notes = submit_form(request, form, job_kind)
+        if started is not None:
+            if not request.htmx:
+                for note in notes:
+                    messages.info(request, note)
+                return redirect("studio_kind", kind=job_kind.name)
+            # The form stays as it was sent (people try a prompt again with one word changed);
+            # a browser does not keep an upload, so that one is chosen again.
+            new_group = studio.group_of(started.job, now=timezone.now())
+    else:
+        form = blank_form(request, job_kind)
+    context = {**form_context(request, form, job_kind), "notes": notes, "poll_ms": POLL_MS}
+    if request.htmx and request.method == "POST":
+        return render(request, "studio/_submitted.html", {**context, "group": new_group})
+    context["groups"] = studio.recent_groups(owner=request.user, now=timezone.now())
+    return render(request, "studio/studio.html", context)
+
+
+@login_required
+def studio_group(request: HttpRequest, job_id: UUID) -> HttpResponse:
+    """One group of cards as it is now (the poll of an unfinished group)."""
+    job = get_job_for_user(request, job_id)
+    group = studio.group_of(job, now=timezone.now())
+    return render(request, "studio/_group.html", {"group": group, "poll_ms": POLL_MS})

@@ -1,0 +1,161 @@
+"""The studio: every kind's form as a tab, with the owner's recent results beside it; a submission
+adds its card at once (htmx) or opens the studio again (no JavaScript); an unfinished card asks
+for itself until its job has ended, and a finished one leads on to what can be done with it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from gallery import jobs, kinds
+from gallery.models import Image, Job
+from tests.factories import make_job, stored_image, submitted_job
+from tests.helpers import txt2img_form
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def _studio(client, kind="txt2img", language="en", **query) -> str:
+    url = reverse("studio_kind", args=[kind])
+    return client.get(url, query, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+
+def _cards(html: str) -> list[str]:
+    return re.findall(r'<article class="result-card[^"]*"[^>]*data-status="([a-z_]+)"', html)
+
+
+@pytest.mark.parametrize(
+    ("language", "words"), [("en", ("Studio", "Your results")), ("zh-hans", ("工作室", "你的作品"))]
+)
+def test_the_studio_has_every_kind_as_a_tab_and_is_the_headers_place_to_create(alice_client, language, words):
+    html = alice_client.get(reverse("studio"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    for word in words:
+        assert word in html
+    for kind in kinds.KINDS:
+        assert f'href="{reverse("studio_kind", args=[kind.name])}"' in html
+    assert 'aria-current="page" class="active" data-testid="tab-txt2img"' in html
+    assert re.search(r'<a href="/studio/" data-testid="nav-studio">', html)
+    home = alice_client.get("/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f'href="{reverse("studio_kind", args=["img2img"])}"' in home  # the home page's kind cards
+    assert f'action="{reverse("studio_kind", args=["txt2img"])}"' in home  # and its quick prompt
+
+
+def test_each_tab_holds_its_kinds_form(alice_client):
+    assert 'name="sr_model"' in _studio(alice_client, "upscale")
+    assert 'name="style"' in _studio(alice_client, "anime")
+    assert 'name="strength"' in _studio(alice_client, "img2img")
+    assert alice_client.get("/studio/nope/").status_code == 404
+
+
+def test_the_studio_needs_a_log_in():
+    response = Client().get(reverse("studio"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_without_javascript_a_submission_opens_the_studio_again_with_its_card(alice_client, alice):
+    response = alice_client.post(reverse("studio_kind", args=["txt2img"]), txt2img_form("湖边的小屋"))
+    assert response.status_code == 302 and response["Location"] == reverse("studio_kind", args=["txt2img"])
+    job = Job.objects.get(owner=alice)
+    html = _studio(alice_client)
+    assert _cards(html) == ["queued"] and f'data-job-id="{job.id}"' in html
+    assert "湖边的小屋" in html
+
+
+def test_with_htmx_a_submission_answers_the_form_and_the_new_card_at_the_top(alice_client, alice):
+    make_job(alice, "an older one")
+    response = alice_client.post(reverse("studio_kind", args=["txt2img"]), txt2img_form("red fox"), **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    job = Job.objects.filter(owner=alice).latest("created_at")
+    assert html.startswith('<form id="studio-form"')
+    assert 'hx-swap-oob="afterbegin:#studio-results"' in html and f'data-job-id="{job.id}"' in html
+    assert "an older one" not in html  # only the new group travels
+    assert "red fox" in html.split("</form>", 1)[0]  # the form keeps what was sent, for the next try
+    assert 'id="credit-balance"' in html  # the header's balance follows the charge
+    assert _cards(html) == ["queued"]
+
+
+def test_a_refused_submission_answers_the_form_with_its_error_and_adds_no_card(alice_client, alice, settings):
+    settings.JOBS_MAX_IN_FLIGHT = 1
+    make_job(alice)
+    response = alice_client.post(reverse("studio_kind", args=["txt2img"]), txt2img_form("red fox"), **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200 and "You already have 1 jobs running" in html
+    assert "hx-swap-oob" not in html and Job.objects.filter(owner=alice).count() == 1
+
+
+def test_an_unfinished_card_polls_its_group_and_says_where_it_stands(alice_client, alice):
+    queued = make_job(alice)
+    html = _studio(alice_client)
+    assert f'hx-get="{reverse("studio_group", args=[queued.id])}"' in html
+    assert "Number 1 in our queue." in html
+    running = submitted_job(alice)
+    part = alice_client.get(reverse("studio_group", args=[running.id]), **HTMX).content.decode()
+    assert _cards(part) == ["submitted"] and "The image service is painting." in part
+    assert "hx-get" in part
+    zh = alice_client.get(reverse("studio_group", args=[queued.id]), HTTP_ACCEPT_LANGUAGE="zh-hans", **HTMX)
+    assert "排第 1 位" in zh.content.decode()
+
+
+def test_a_finished_card_shows_the_picture_and_everything_to_do_with_it(alice_client, alice):
+    job = submitted_job(alice, "a castle", seed=5)
+    image = stored_image(alice, prompt="a castle", size=(512, 512), job=job)
+    Job.objects.filter(id=job.id).update(status="succeeded")
+    part = alice_client.get(reverse("studio_group", args=[job.id]), **HTMX).content.decode()
+    assert "hx-get" not in part  # it stops asking
+    assert 'data-testid="result-picture"' in part
+    for testid in ("card-open", "card-use-again", "card-variation", "card-from-upscale", "card-from-img2img"):
+        assert f'data-testid="{testid}"' in part, testid
+    assert 'data-testid="card-from-anime"' in part and 'data-testid="favourite-toggle"' in part
+    assert 'data-testid="card-delete"' in part
+    # "Use again" and the rest stay in the studio.
+    use_again = re.search(r'href="([^"]+)" data-testid="card-use-again"', part).group(1)
+    assert use_again.startswith(reverse("studio_kind", args=["txt2img"]) + "?")
+    upscale = re.search(r'href="([^"]+)" data-testid="card-from-upscale"', part).group(1).replace("&amp;", "&")
+    assert upscale == f"{reverse('studio_kind', args=['upscale'])}?from_image={image.id}"
+    form = _studio(alice_client, "upscale", from_image=str(image.id))
+    assert f'<option value="{image.id}" selected>' in form
+
+
+def test_favourite_and_delete_from_a_card_come_back_to_the_studio(alice_client, alice):
+    job = submitted_job(alice)
+    image = stored_image(alice, job=job)
+    studio = reverse("studio_kind", args=["txt2img"])
+    response = alice_client.post(reverse("image_favourite", args=[image.id]), {"value": "1", "next": studio})
+    assert response["Location"] == studio
+    image.refresh_from_db()
+    assert image.is_favourite
+    response = alice_client.post(reverse("image_delete", args=[image.id]), {"next": studio})
+    assert response["Location"] == studio and not Image.objects.filter(id=image.id).exists()
+    assert "The picture was deleted." in _studio(alice_client)
+
+
+def test_cancel_from_a_card_refunds_and_comes_back_to_the_studio(alice_client, alice):
+    job = make_job(alice)
+    studio = reverse("studio_kind", args=["txt2img"])
+    assert 'data-testid="card-cancel"' in _studio(alice_client)
+    response = alice_client.post(reverse("cancel_job", args=[job.id]), {"next": studio})
+    assert response["Location"] == studio
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+    assert _cards(_studio(alice_client)) == ["cancelled"]
+
+
+def test_another_users_group_is_not_found(alice, bob):
+    job = make_job(alice)
+    client = Client()
+    client.force_login(bob)
+    assert client.get(reverse("studio_group", args=[job.id])).status_code == 404
+    assert str(job.id) not in _studio(client)
+
+
+def test_the_job_page_stays_for_deep_links(alice_client, alice):
+    job = make_job(alice)
+    assert alice_client.get(reverse("job_detail", args=[job.id])).status_code == 200
+    jobs.cancel(job=job, by=alice)
+    assert alice_client.get(reverse("job_detail", args=[job.id])).status_code == 200

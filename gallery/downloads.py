@@ -50,12 +50,13 @@ def image_label(image: Image) -> labels.AigcLabel:
     return labels.for_generated(produce_id=str(image.id), source_produce_id=str(source))
 
 
-def original_png(*, image: Image) -> bytes:
+def original_png(*, image: Image, original: bytes | None = None) -> bytes:
     """The stored original as a PNG with its parameters as text chunks ("parameters", A1111
     style, and "aigc" JSON), as other tools write them, its implicit label as XMP and (unless
-    AIGC_MARK_DOWNLOADS is off) the visible "AI 生成" mark in a corner of its pixels."""
+    AIGC_MARK_DOWNLOADS is off) the visible "AI 生成" mark in a corner of its pixels.
+    `original`: the original's bytes, when the caller has read them already."""
     return imaging.png_with_parameters(
-        media.read(image.original_key),
+        media.read(image.original_key) if original is None else original,
         params=image.params,
         extra=download_extra(image),
         xmp=labels.xmp_packet(image_label(image)),

@@ -185,18 +185,25 @@ def read_label(data: bytes) -> AigcLabel | None:
     return label_from_xmp(packet) if packet else None
 
 
+def file_format(data: bytes) -> str | None:
+    """ "PNG", "JPEG" or "WEBP" (the names `embed` takes) from a file's first bytes, or None."""
+    if data.startswith(_PNG_SIGNATURE):
+        return "PNG"
+    if data.startswith(b"\xff\xd8"):
+        return "JPEG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
 def find_xmp(data: bytes) -> bytes | None:
     """The raw XMP packet of a PNG, JPEG or WebP file."""
+    readers = {"PNG": _png_xmp, "JPEG": _jpeg_xmp, "WEBP": _webp_xmp}
+    reader = readers.get(file_format(data) or "")
     try:
-        if data.startswith(_PNG_SIGNATURE):
-            return _png_xmp(data)
-        if data.startswith(b"\xff\xd8"):
-            return _jpeg_xmp(data)
-        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-            return _webp_xmp(data)
+        return reader(data) if reader else None
     except (struct.error, IndexError, ValueError, zlib.error):
         return None
-    return None
 
 
 def _png_chunks(data: bytes):
@@ -337,24 +344,19 @@ def draw_mark(image: Image.Image, *, corner: Corner | None = None, opacity: floa
     """The picture with a small "AI 生成" mark in one corner (settings decide which and how opaque).
 
     White letters on a dark, rounded plate, about 1/28 of the shorter side high (never under 12
-    pixels): readable on any picture and small enough not to spoil it. A picture too small for
-    a legible mark to take under a third of its width (an icon, under ~150 pixels wide) is left
-    as it is; generated pictures are 512 pixels and more. Returns a new image in the same mode
-    (RGB, RGBA or L)."""
+    pixels): readable on any picture and small enough not to spoil it. Where that mark would take
+    more than a third of the width or a quarter of the height (pictures under ~150 pixels), it
+    is drawn smaller, down to 9-pixel letters, and below that (pictures under ~110 pixels) only
+    its "AI" is drawn, down to 7-pixel letters; a picture too small even for that (under ~30
+    pixels) still gets that smallest badge. So every picture carries a visible mark. Returns a
+    new image in the same mode (RGB, RGBA or L)."""
     corner = corner or settings.AIGC_MARK_POSITION
     opacity = settings.AIGC_MARK_OPACITY if opacity is None else opacity
     mode = image.mode
     canvas = image.convert("RGBA")
     width, height = canvas.size
-    text_height = max(12, round(min(width, height) / 28))
-    with Image.open(_MARK_MASK) as source:
-        mask = source.convert("L")
-    mask = mask.resize((max(1, round(mask.width * text_height / mask.height)), text_height), Image.Resampling.LANCZOS)
-    padding = max(3, text_height // 3)
+    mask, padding, margin = _fitting_mark(width, height)
     plate_size = (mask.width + 2 * padding, mask.height + 2 * padding)
-    margin = max(4, text_height // 2)
-    if plate_size[0] > width / 3 or plate_size[1] > height / 4:
-        return image.copy()
     left = margin if corner.endswith("left") else width - margin - plate_size[0]
     top = margin if corner.startswith("top") else height - margin - plate_size[1]
     overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
@@ -369,3 +371,29 @@ def draw_mark(image: Image.Image, *, corner: Corner | None = None, opacity: floa
     overlay.alpha_composite(letters, (left + padding, top + padding))
     marked = Image.alpha_composite(canvas, overlay)
     return marked if mode == "RGBA" else marked.convert(mode)
+
+
+# Letter heights (pixels) below which the whole mark, then its "AI" alone, are no longer legible.
+_MIN_FULL_MARK = 9
+_MIN_BADGE = 7
+# The mask's "AI" ends at this column; "生成" follows after a gap.
+_MASK_AI_WIDTH = 64
+
+
+def _fitting_mark(width: int, height: int) -> tuple[Image.Image, int, int]:
+    """The letters (an L mask), padding and margin of the largest mark that fits the picture: the
+    whole "AI 生成" at its usual size or smaller, else the "AI" badge, else the smallest badge."""
+    with Image.open(_MARK_MASK) as source:
+        full = source.convert("L")
+    usual = max(12, round(min(width, height) / 28))
+    candidates = [(full, size) for size in range(usual, _MIN_FULL_MARK - 1, -1)]
+    badge = full.crop((0, 0, _MASK_AI_WIDTH, full.height))
+    candidates += [(badge, size) for size in range(min(usual, 12), _MIN_BADGE - 1, -1)]
+    for mask, size in candidates:
+        letters_width = max(1, round(mask.width * size / mask.height))
+        padding = max(3, size // 3) if size >= 12 else 2
+        margin = max(4, size // 2) if size >= 12 else 2
+        fits = letters_width + 2 * padding <= width / 3 and size + 2 * padding <= height / 4
+        if fits or (mask, size) == candidates[-1]:
+            return mask.resize((letters_width, size), Image.Resampling.LANCZOS), padding, margin
+    raise AssertionError("unreachable: the last candidate is always taken")

@@ -104,6 +104,26 @@ def iter_objects(prefix: str):
         yield summary.key, summary.last_modified
 
 
+def read_head(key: str, length: int) -> tuple[bytes, int]:
+    """The first `length` bytes of a stored object and its whole size, without reading the rest
+    (one ranged GET on S3). Raises FileNotFoundError when there is no such object."""
+    handle = default_storage.open(key, "rb")
+    try:
+        s3_object = getattr(handle, "obj", None)
+        if s3_object is None:  # another storage backend: read it through the file API
+            return handle.read(length), handle.size
+        total = s3_object.content_length
+        if not total:
+            return b"", 0
+        body = s3_object.get(Range=f"bytes=0-{length - 1}")["Body"]
+        try:
+            return body.read(), total
+        finally:
+            body.close()
+    finally:
+        handle.close()
+
+
 def iter_chunks(key: str, chunk_size: int) -> Iterator[bytes]:
     """The stored object in chunks, straight from S3 (one object at a time, never whole in memory)."""
     handle = default_storage.open(key, "rb")

@@ -3,6 +3,7 @@
 `make_job` makes a paid job as the job form does (`jobs.create_job` debits it), and
 `submitted_job` one the provider has accepted. `stored_image` puts a real PNG original and its
 WebP thumbnail and preview into S3 (the session's SeaweedFS), labelled, exactly as ingest does;
+`unlabelled_image` one stored as before labelling (no label in any object, an upgraded site's);
 `image_row` makes a row with made-up keys, for tests of listing and pagination that never
 fetch pixels.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from gallery import imaging, ingest, jobs
+from gallery import imaging, ingest, jobs, media
 from gallery.forms import Txt2ImgForm, default_params
 from gallery.models import Image, Job
 from tests.helpers import callback_body, png_bytes
@@ -86,6 +87,40 @@ def stored_image(
     if created_at is not None:
         set_created_at(image, created_at)
     return image
+
+
+def unlabelled_image(
+    owner,
+    *,
+    size: tuple[int, int] = (64, 48),
+    colour: tuple[int, int, int] = (200, 40, 60),
+    with_download: bool = True,
+    **fields: Any,
+) -> Image:
+    """A picture as a site stored it before labelling: a PNG original, WebP thumbnail and preview
+    and (with `with_download`) a stored download PNG, real objects in S3 that carry no label and
+    no visible mark. What an upgraded site's rows point at."""
+    params = dict(TXT2IMG_PARAMS)
+    clean, pixels = imaging.verify_and_decode(png_bytes(size, colour), max_pixels=10**8, max_bytes=10**8)
+    folder = f"images/{owner.pk}"
+    thumb, _, _ = imaging.make_webp(pixels, max_side=imaging.THUMBNAIL_SIDES["thumb"])
+    preview, _, _ = imaging.make_webp(pixels, max_side=imaging.THUMBNAIL_SIDES["preview"])
+    download = imaging.png_with_parameters(clean.data, params=params) if with_download else b""
+    return Image.objects.create(
+        owner=owner,
+        kind=fields.pop("kind", "txt2img"),
+        prompt=params["text"],
+        params=params,
+        width=size[0],
+        height=size[1],
+        size_bytes=len(clean.data),
+        original_key=media.put(folder=folder, extension="png", data=clean.data),
+        thumb_key=media.put(folder=folder, extension="webp", data=thumb),
+        preview_key=media.put(folder=folder, extension="webp", data=preview),
+        download_key=media.put(folder=folder, extension="png", data=download) if with_download else "",
+        made_by="Offline engine",
+        **fields,
+    )
 
 
 def image_row(

@@ -268,3 +268,94 @@ def default_params(form_class: type[forms.Form], **overrides: Any) -> dict[str, 
     if not form.is_valid():
         raise ValueError(f"the defaults of {form_class.__name__} do not validate: {form.errors.as_json()}")
     return form.to_params()
+
+
+# --- the gallery's search ---
+
+
+class FlagField(forms.BooleanField):
+    """A checkbox in a query string: "1", "on" and "true" are set, anything else is not (a
+    plain BooleanField reads "0" as set)."""
+
+    def to_python(self, value: Any) -> bool:
+        return str(value).lower() in ("1", "on", "true")
+
+
+class SizeField(forms.CharField):
+    """A picture size written "512x512" (or with ×)."""
+
+    def to_python(self, value: Any) -> tuple[int, int] | None:
+        text = str(value or "").strip().lower().replace("×", "x")
+        if not text:
+            return None
+        width, sep, height = text.partition("x")
+        if not (sep and width.isascii() and width.isdigit() and height.isascii() and height.isdigit()):
+            raise forms.ValidationError(_("Write a size as width×height, e.g. 512×512."), code="size")
+        if not (0 < int(width) <= 100_000 and 0 < int(height) <= 100_000):
+            raise forms.ValidationError(_("Write a size as width×height, e.g. 512×512."), code="size")
+        return int(width), int(height)
+
+
+MODEL_CHOICES = [*VERSION_CHOICES, *SR_MODEL_NAMES]
+
+
+class GallerySearchForm(forms.Form):
+    """The gallery's filters, as they travel in the query string. A bad value is reported and
+    left out; the rest still apply."""
+
+    q = forms.CharField(label=_("Words"), required=False, max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    rating = forms.TypedChoiceField(
+        label=_("Rating"), required=False, coerce=int, empty_value=0, choices=[(n, n) for n in range(1, 6)]
+    )
+    album = forms.IntegerField(label=_("Album"), required=False, min_value=1, max_value=2**62)
+    favourites = FlagField(label=_("Favourites"), required=False)
+    size = SizeField(label=_("Size"), required=False)
+    seed = forms.IntegerField(label=_("Seed"), required=False, min_value=0, max_value=2**32 - 1)
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    model = forms.ChoiceField(label=_("Model"), required=False, choices=[("", ""), *MODEL_CHOICES])
+    originals = FlagField(label=_("Originals only"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort"), required=False, choices=[("newest", _("Newest first")), ("oldest", _("Oldest first"))]
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        from . import kinds
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", ""), *kinds.choices()]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name in ("date_from", "date_to"):
+            day = data.get(name)
+            if day and not (1900 <= day.year <= 9000):
+                # Far dates overflow the conversion to UTC (a 500, not an empty page).
+                self.add_error(name, _("Pick a date between 1900 and 9000."))
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return data
+
+    def criteria(self):
+        """The search the valid fields ask for (invalid ones are left out)."""
+        from .search import Criteria, words_of
+
+        if not hasattr(self, "cleaned_data"):
+            self.is_valid()
+        data = self.cleaned_data
+        return Criteria(
+            words=words_of(data.get("q") or ""),
+            kind=data.get("kind") or "",
+            min_rating=data.get("rating") or 0,
+            album_id=data.get("album"),
+            favourites=bool(data.get("favourites")),
+            size=data.get("size"),
+            seed=data.get("seed"),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            model=data.get("model") or "",
+            originals=bool(data.get("originals")),
+            sort=data.get("sort") or "newest",
+        )

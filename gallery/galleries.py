@@ -11,7 +11,6 @@ gallery/access.py and `albums.get_album`, which answer 404 for other people's th
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from . import media
@@ -128,14 +127,6 @@ def personal_images(*, owner: AbstractBaseUser, filters: Filters = Filters()) ->
     if filters.album_id is not None:
         queryset = queryset.filter(albumitem__album_id=filters.album_id, albumitem__album__owner=owner)
     return queryset
-
-
-def kind_counts(*, owner: AbstractBaseUser, filters: Filters) -> dict[str, int]:
-    """How many of the owner's pictures each kind would show with the other filters as they
-    are (the counts beside the kind filter), in one query."""
-    without_kind = dataclasses.replace(filters, kind="")
-    rows = personal_images(owner=owner, filters=without_kind).order_by().values("kind").annotate(n=Count("id"))
-    return {row["kind"]: row["n"] for row in rows}
 
 
 def public_images(*, filters: Filters = Filters()) -> QuerySet[Image]:

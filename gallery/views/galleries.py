@@ -25,8 +25,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import albums, downloads, galleries, inspiration, kinds, media, pagination, reuse
+from .. import albums, display, downloads, galleries, inspiration, kinds, media, pagination, reuse, search
 from ..access import get_own_image, get_visible_image
+from ..forms import SR_MODEL_NAMES, GallerySearchForm
 from ..models import Image, JobKind, Tag
 from .navigation import safe_next
 
@@ -49,26 +50,46 @@ def personal_page(request: HttpRequest, filters: galleries.Filters) -> paginatio
 @login_required
 @require_GET
 def gallery(request: HttpRequest) -> HttpResponse:
-    """?kind=&album=&favourites=1&q=&sort=newest|oldest&after=<cursor>&before=<cursor>"""
-    filters = galleries.Filters.from_query(request.GET)
-    album = albums.get_album(owner=request.user, album_id=filters.album_id) if filters.album_id else None
-    page = personal_page(request, filters)
+    """The own gallery with its faceted search (gallery/search.py): ?q=&kind=&rating=&album=
+    &favourites=1&size=&seed=&date_from=&date_to=&model=&originals=1&sort=&after=&before=. Bad
+    values are named above the pictures and left out; the other filters still apply."""
+    form = GallerySearchForm(request.GET)
+    form.is_valid()
+    criteria = form.criteria()
+    facets = search.facets(request.user, criteria)
+    album = next((a for a in facets.albums if a.id == criteria.album_id), None)
+    if criteria.album_id is not None and album is None:
+        raise Http404  # another user's album, or none
+    page = pagination.paginate(
+        search.images(request.user, criteria),
+        sort=criteria.sort,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+    )
+    if criteria.originals:
+        derived = search.derived_counts(request.user, page.images)
+        for image in page.images:
+            image.derived_count = derived.get(image.id, 0)
     return render(
         request,
         "gallery/gallery.html",
         {
             "page": page,
-            "filters": filters,
+            "form": form,
+            "criteria": criteria,
+            "facets": facets,
             "album": album,
-            "albums": albums.albums_of(request.user),
-            "kinds": _counted_kinds(galleries.kind_counts(owner=request.user, filters=filters)),
+            "albums": facets.albums,
+            "kinds": [(value, label, facets.kinds.get(value, 0)) for value, label in JobKind.choices],
+            "ratings": [(n, facets.ratings.get(n, 0)) for n in range(1, 6)],
+            "models": [(value, display.parameter_value(_model_param(value), value), n) for value, n in facets.models],
+            "sizes": [(f"{w}x{h}", f"{w}×{h}", n, (w, h) == criteria.size) for (w, h), n in facets.sizes],
         },
     )
 
 
-def _counted_kinds(counts: dict[str, int]) -> list[tuple[str, str]]:
-    """The kind choices, each with how many pictures it would show: "Text to image (12)"."""
-    return [(value, f"{label} ({counts.get(value, 0)})") for value, label in JobKind.choices]
+def _model_param(value: str) -> str:
+    return "sr_model" if value in dict(SR_MODEL_NAMES) else "version"
 
 
 @require_GET

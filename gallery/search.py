@@ -1,0 +1,302 @@
+"""Faceted search of a user's own gallery: words of the prompt (Chinese or English), kind,
+rating, album, favourite, size, seed, date range, model and "originals only", with a count
+beside every choice of every facet.
+
+A word matches as a substring, ignoring case, in the prompt or the negative prompt: a Chinese
+word inside a longer prompt matches (Chinese has no spaces). The LIKE that decides is the same
+on both databases; each adds an index that finds the candidates without reading every prompt:
+
+- PostgreSQL: pg_trgm GIN indexes on UPPER(prompt) and UPPER(negative_prompt) (migration
+  0015), which Django's icontains (UPPER(col::text) LIKE UPPER(%s)) uses as it is.
+- SQLite: an FTS5 table with the trigram tokenizer (SQLite 3.34 or later), kept in step with
+  gallery_image by triggers (`ensure_sqlite_index`). Trigrams need three characters, so a
+  shorter word (猫, 城市, "ox") is matched by the LIKE alone: still correct, only unindexed.
+
+Facet counts follow the usual rule: each choice counts what it would show with every other
+filter as it is. They come from one GROUP BY query (kind × rating × favourite × model × size)
+over the pictures that match the words, seed, dates, album and "originals only", added up
+here; the albums' counts are one more query.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connections
+from django.db.models import CharField, Count, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .galleries import search_text
+from .models import Album, Image
+
+SORTS = ("newest", "oldest")
+MAX_WORDS = 8
+TRIGRAM = 3
+# At most this many sizes are offered (the most common ones, and the chosen one).
+MAX_SIZES = 12
+
+# The model a picture was made with: the generator's version, or the upscaler's model.
+MODEL = Coalesce(
+    KeyTextTransform("version", "params"), KeyTextTransform("sr_model", "params"), Value(""), output_field=CharField()
+)
+
+# SQLite: gallery_image_search (FTS5, trigram) holds the prompts; gallery_image_search_key
+# gives each image the FTS rowid. gallery_image has no integer key of its own, and its implicit
+# rowid may change on VACUUM, so the search table is keyed through that table instead.
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What the gallery's search form asks for (built by `GallerySearchForm.criteria`)."""
+
+    words: tuple[str, ...] = ()
+    kind: str = ""
+    min_rating: int = 0
+    album_id: int | None = None
+    favourites: bool = False
+    size: tuple[int, int] | None = None
+    seed: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    model: str = ""
+    originals: bool = False
+    sort: str = "newest"
+
+    @property
+    def is_active(self) -> bool:
+        values = (self.words, self.kind, self.min_rating, self.album_id, self.favourites, self.size, self.model)
+        dated = (self.seed, self.date_from, self.date_to)
+        return any(values) or any(value is not None for value in dated) or self.originals
+
+
+def words_of(text: Any) -> tuple[str, ...]:
+    """The distinct words of a search, at most MAX_WORDS of them."""
+    return tuple(dict.fromkeys(search_text(text).split()))[:MAX_WORDS]
+
+
+# --- the filters ---
+
+
+def _fts_phrase(word: str) -> str:
+    # An FTS5 string: double quotes inside are doubled, so no word is read as query syntax.
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _with_words(queryset: QuerySet[Image], words: tuple[str, ...]) -> QuerySet[Image]:
+    for word in words:
+        queryset = queryset.filter(Q(prompt__icontains=word) | Q(negative_prompt__icontains=word))
+    indexed = [word for word in words if len(word) >= TRIGRAM]
+    if indexed and connections[queryset.db].vendor == "sqlite":
+        # The trigram index narrows to the candidates; the LIKE above still decides (its case
+        # folding is the one both databases share).
+        match = " AND ".join(_fts_phrase(word) for word in indexed)
+        # A constant statement; the words travel as a parameter.
+        queryset = queryset.filter(id__in=RawSQL(_FTS_CANDIDATES, [match]))  # noqa: S611
+    return queryset
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def own_pictures(owner: AbstractBaseUser) -> QuerySet[Image]:
+    """The owner's pictures, through the one visibility rule (what it hides, the gallery hides)."""
+    return Image.objects.visible_to(owner).filter(owner=owner)
+
+
+def _narrowed(owner: AbstractBaseUser, criteria: Criteria, *, album: bool = True) -> QuerySet[Image]:
+    """The owner's pictures matching the filters that have no counts of their own (words, seed,
+    dates, originals) and the album (unless `album` is False)."""
+    queryset = _with_words(own_pictures(owner), criteria.words)
+    if criteria.seed is not None:
+        queryset = queryset.filter(params__seed=criteria.seed)
+    if criteria.date_from:
+        queryset = queryset.filter(created_at__gte=_day_start(criteria.date_from))
+    if criteria.date_to:
+        queryset = queryset.filter(created_at__lt=_day_start(criteria.date_to + timedelta(days=1)))
+    if criteria.originals:
+        # An original has no source among the owner's pictures (a picture whose source went
+        # away counts as an original, so it is never hidden behind a card that is not shown).
+        queryset = queryset.exclude(source_image__in=own_pictures(owner).values("id"))
+    if album and criteria.album_id is not None:
+        queryset = queryset.filter(albumitem__album_id=criteria.album_id, albumitem__album__owner=owner)
+    return queryset
+
+
+def _facet_filter(criteria: Criteria, *, skip: str = "") -> Q:
+    """The counted facets as a filter, leaving out `skip`."""
+    condition = Q()
+    if criteria.kind and skip != "kind":
+        condition &= Q(kind=criteria.kind)
+    if criteria.min_rating and skip != "rating":
+        condition &= Q(rating__gte=criteria.min_rating)
+    if criteria.favourites and skip != "favourites":
+        condition &= Q(is_favourite=True)
+    if criteria.size and skip != "size":
+        condition &= Q(width=criteria.size[0], height=criteria.size[1])
+    if criteria.model and skip != "model":
+        condition &= Q(model_name=criteria.model)
+    return condition
+
+
+def images(owner: AbstractBaseUser, criteria: Criteria) -> QuerySet[Image]:
+    """The owner's pictures that match every filter (unordered: pagination orders them)."""
+    return _narrowed(owner, criteria).alias(model_name=MODEL).filter(_facet_filter(criteria))
+
+
+# --- the counts ---
+
+
+@dataclass
+class Facets:
+    """The count beside each choice: what it would show with the other filters as they are."""
+
+    total: int = 0
+    kinds: dict[str, int] = field(default_factory=dict)
+    ratings: dict[int, int] = field(default_factory=dict)  # n: pictures rated n or more
+    favourites: int = 0
+    models: list[tuple[str, int]] = field(default_factory=list)
+    sizes: list[tuple[tuple[int, int], int]] = field(default_factory=list)
+    albums: list[Album] = field(default_factory=list)  # each with .image_count and .matching
+
+
+def _matches(row: dict[str, Any], criteria: Criteria, skip: str) -> bool:
+    return (
+        (skip == "kind" or not criteria.kind or row["kind"] == criteria.kind)
+        and (skip == "rating" or row["rating"] >= criteria.min_rating)
+        and (skip == "favourites" or not criteria.favourites or row["is_favourite"])
+        and (skip == "size" or not criteria.size or (row["width"], row["height"]) == criteria.size)
+        and (skip == "model" or not criteria.model or row["model_name"] == criteria.model)
+    )
+
+
+def facets(owner: AbstractBaseUser, criteria: Criteria) -> Facets:
+    """Every facet's counts in two queries (the groups, then the albums)."""
+    rows = list(
+        _narrowed(owner, criteria)
+        .annotate(model_name=MODEL)
+        .values("kind", "rating", "is_favourite", "width", "height", "model_name")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    result = Facets()
+    kinds: Counter[str] = Counter()
+    ratings: Counter[int] = Counter()
+    models: Counter[str] = Counter()
+    sizes: Counter[tuple[int, int]] = Counter()
+    for row in rows:
+        n = row["n"]
+        if _matches(row, criteria, ""):
+            result.total += n
+        if _matches(row, criteria, "kind"):
+            kinds[row["kind"]] += n
+        if _matches(row, criteria, "rating"):
+            for stars in range(1, row["rating"] + 1):
+                ratings[stars] += n
+        if _matches(row, criteria, "favourites") and row["is_favourite"]:
+            result.favourites += n
+        if _matches(row, criteria, "model") and row["model_name"]:
+            models[row["model_name"]] += n
+        if _matches(row, criteria, "size"):
+            sizes[(row["width"], row["height"])] += n
+    result.kinds, result.ratings = dict(kinds), dict(ratings)
+    result.models = sorted(models.items(), key=lambda item: (-item[1], item[0]))
+    if criteria.model and criteria.model not in models:
+        result.models.append((criteria.model, 0))
+    result.sizes = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))[:MAX_SIZES]
+    if criteria.size and criteria.size not in dict(result.sizes):
+        result.sizes.append((criteria.size, sizes.get(criteria.size, 0)))
+    in_album = images(owner, replace(criteria, album_id=None)).values("id")
+    result.albums = list(
+        Album.objects.filter(owner=owner)
+        .annotate(image_count=Count("albumitem"), matching=Count("albumitem", filter=Q(albumitem__image__in=in_album)))
+        .order_by("name")
+    )
+    return result
+
+
+# --- lineage on the cards ---
+
+
+_DESCENDANTS = """WITH RECURSIVE tree(root, id) AS (
+    SELECT mine.source_image_id, mine.id FROM ({mine}) mine WHERE mine.source_image_id IN ({marks})
+    UNION SELECT tree.root, mine.id FROM ({mine}) mine JOIN tree ON mine.source_image_id = tree.id
+) SELECT root, COUNT(*) FROM tree GROUP BY root"""
+
+
+def derived_counts(owner: AbstractBaseUser, pictures: list[Image]) -> dict[UUID, int]:
+    """How many of the owner's pictures descend from each of `pictures` (children, their
+    children...), in one recursive query through the visibility rule."""
+    if not pictures:
+        return {}
+    connection = connections[Image.objects.db]
+    mine, mine_params = own_pictures(owner).values("id", "source_image_id").query.sql_with_params()
+    pk = Image._meta.pk
+    roots = [pk.get_db_prep_value(picture.id, connection) for picture in pictures]
+    marks = ", ".join(["%s"] * len(roots))
+    # Only Django's own compiled SQL and placeholders are put together here; values are parameters.
+    sql = _DESCENDANTS.format(mine=mine, marks=marks)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*mine_params, *roots, *mine_params])
+        return {root if isinstance(root, UUID) else UUID(str(root)): n for root, n in cursor.fetchall()}
+
+
+# --- the SQLite index ---
+
+_SQLITE_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS gallery_image_search_key (id INTEGER PRIMARY KEY, image_id char(32) NOT NULL UNIQUE)",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS gallery_image_search USING fts5(prompt, negative_prompt, tokenize='trigram')",
+    """CREATE TRIGGER IF NOT EXISTS gallery_image_search_insert AFTER INSERT ON gallery_image BEGIN
+        INSERT INTO gallery_image_search_key (image_id) VALUES (new.id);
+        INSERT INTO gallery_image_search (rowid, prompt, negative_prompt) VALUES (
+            (SELECT id FROM gallery_image_search_key WHERE image_id = new.id), new.prompt, new.negative_prompt);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS gallery_image_search_delete AFTER DELETE ON gallery_image BEGIN
+        DELETE FROM gallery_image_search
+            WHERE rowid = (SELECT id FROM gallery_image_search_key WHERE image_id = old.id);
+        DELETE FROM gallery_image_search_key WHERE image_id = old.id;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS gallery_image_search_update
+    AFTER UPDATE OF prompt, negative_prompt ON gallery_image BEGIN
+        UPDATE gallery_image_search SET prompt = new.prompt, negative_prompt = new.negative_prompt
+            WHERE rowid = (SELECT id FROM gallery_image_search_key WHERE image_id = new.id);
+    END""",
+)
+_SQLITE_IN_STEP = """SELECT (SELECT COUNT(*) FROM gallery_image), (SELECT COUNT(*) FROM gallery_image_search_key),
+    (SELECT COUNT(*) FROM gallery_image i JOIN gallery_image_search_key k ON k.image_id = i.id)"""
+_SQLITE_REBUILD = (
+    "DELETE FROM gallery_image_search",
+    "DELETE FROM gallery_image_search_key",
+    "INSERT INTO gallery_image_search_key (image_id) SELECT id FROM gallery_image",
+    """INSERT INTO gallery_image_search (rowid, prompt, negative_prompt) SELECT k.id, i.prompt, i.negative_prompt
+        FROM gallery_image_search_key k JOIN gallery_image i ON i.id = k.image_id""",
+)
+_FTS_CANDIDATES = """SELECT k.image_id FROM gallery_image_search s
+    JOIN gallery_image_search_key k ON k.id = s.rowid WHERE gallery_image_search MATCH %s"""
+
+
+def ensure_sqlite_index(connection: Any) -> bool:
+    """Create the SQLite search index and its triggers if missing, and rebuild it when it does
+    not hold exactly the pictures there are. Django rebuilds a SQLite table to alter it, which
+    drops its triggers: so this runs after every migrate, not only in the migration. Returns
+    whether it rebuilt. Does nothing on other databases."""
+    if connection.vendor != "sqlite":
+        return False
+    with connection.cursor() as cursor:
+        for statement in _SQLITE_SCHEMA:
+            cursor.execute(statement)
+        cursor.execute(_SQLITE_IN_STEP)
+        images_n, keys_n, joined_n = cursor.fetchone()
+        if images_n == keys_n == joined_n:
+            return False
+        for statement in _SQLITE_REBUILD:
+            cursor.execute(statement)
+    return True

@@ -27,6 +27,7 @@ left for a later run, as deletion leaves it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -79,8 +80,10 @@ class Report:
     left: int = 0
     missing: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
-    # The last picture looked at (a later run may start after it) and why the run stopped early.
+    # The last picture looked at (a later run may start after it), whether the run got to the
+    # last picture, and why it stopped early if the store failed.
     last_id: UUID | None = None
+    finished: bool = False
     stopped: str = ""
 
     def add(self, outcome: Outcome) -> None:
@@ -101,10 +104,12 @@ def relabel_all(
     dry_run: bool = False,
     limit: int | None = None,
     after: UUID | None = None,
+    deadline: float | None = None,
     progress: Callable[[Image, Outcome, Report], None] | None = None,
 ) -> Report:
     """Relabel every picture whose stored objects lack the label (at most `limit` pictures,
-    starting after the id `after`). Stops at the first storage failure (`Report.stopped`)."""
+    starting after the id `after`, until time.monotonic() passes `deadline`). Stops at the first
+    storage failure (`Report.stopped`)."""
     report = Report(last_id=after)
     while True:
         batch = Image.objects.order_by("id")
@@ -112,6 +117,7 @@ def relabel_all(
             batch = batch.filter(id__gt=report.last_id)
         rows = list(batch[:BATCH_SIZE])
         if not rows:
+            report.finished = True
             return report
         for image in rows:
             try:
@@ -124,6 +130,8 @@ def relabel_all(
             if progress is not None:
                 progress(image, outcome, report)
             if limit is not None and report.relabelled >= limit:
+                return report
+            if deadline is not None and time.monotonic() >= deadline:
                 return report
 
 

@@ -133,3 +133,45 @@ def sweep_orphaned_objects() -> int:
     from .housekeeping import sweep_orphans
 
     return len(sweep_orphans().deleted)
+
+
+# One relabelling task works this long at most, well inside Q_TIMEOUT, then hands on to the next.
+RELABEL_SLICE_SECONDS = 120.0
+
+
+@_in_english
+def relabel_stored_pictures(after: str = "", attempt: int = 1, left: int = 0) -> str:
+    """After an upgrade (a migration schedules it once): label the pictures stored before
+    labelling (gallery/relabel.py, the same work as `manage.py aigc_relabel`), a slice at a time,
+    each slice scheduling the next from the last picture it looked at. When the store fails it
+    tries again from there later (backing off up to an hour); when pictures were left because a
+    running job read their original (`left`), a new pass starts an hour after the last slice."""
+    import time
+    from uuid import UUID, uuid4
+
+    from .relabel import relabel_all
+    from .retrying import backoff
+
+    slice_seconds = min(RELABEL_SLICE_SECONDS, settings.Q_CLUSTER["timeout"] / 4)
+    report = relabel_all(after=UUID(after) if after else None, deadline=time.monotonic() + slice_seconds)
+    left += report.left
+    resume_from = str(report.last_id or "")
+    if report.stopped:
+        logger.error("relabelling stopped (attempt %d), continues later: %s", attempt, report.stopped)
+        delay, args = backoff(attempt, base=60, cap=3600).delay, (resume_from, attempt + 1, left)
+    elif not report.finished:
+        delay, args = 0, (resume_from, 1, left)
+    elif left:
+        delay, args = 3600, ("", 1, 0)
+    else:
+        return f"done: {report.relabelled} relabelled in the last slice"
+    schedule(
+        "gallery.tasks.relabel_stored_pictures",
+        *args,
+        name=f"gallery.tasks.relabel_stored_pictures:{uuid4().hex[:12]}",
+        schedule_type=Schedule.ONCE,
+        next_run=timezone.now() + timedelta(seconds=delay),
+    )
+    return (
+        f"stopped: {report.stopped}" if report.stopped else f"continues: {report.relabelled} relabelled in this slice"
+    )

@@ -139,3 +139,24 @@ def test_without_a_certificate_there_is_no_manifest(alice, image_host, settings)
     stored = media.read(_ingest(alice, image_host, "PNG", "png").original_key)
     with pytest.raises(c2pa.C2paError):
         c2pa.Reader("image/png", io.BytesIO(stored))
+
+
+def test_an_old_original_relabelled_with_a_certificate_configured_is_signed_too(
+    alice, signing_chain, django_capture_on_commit_callbacks
+):
+    """Fails before the backfill: a picture stored before labelling kept an original with neither
+    the TC260 label nor a manifest."""
+    from gallery import relabel
+    from tests.factories import unlabelled_image
+
+    image = unlabelled_image(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert relabel.relabel_image(image).result == "relabelled"
+    stored = media.read(Image.objects.get(id=image.id).original_key)
+    reader = _read(stored, "image/png", signing_chain)
+    assert reader.get_validation_state() == "Trusted", reader.get_validation_results()
+    active = json.loads(reader.json())
+    (actions,) = [a for a in active["manifests"][active["active_manifest"]]["assertions"] if "actions" in a["label"]]
+    assert actions["data"]["actions"][0]["softwareAgent"]["name"] == "Offline engine"
+    assert labels.read_label(stored).produce_id == str(image.id)
+    assert relabel.relabel_image(image).result == "labelled"  # the signed copy is seen as labelled

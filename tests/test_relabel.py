@@ -7,6 +7,7 @@ PNGs kept being served without the TC260 label."""
 
 from __future__ import annotations
 
+import ast
 import html
 import io
 import re
@@ -16,6 +17,7 @@ import requests
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image as PILImage
 
 from gallery import albums, jobs, labels, media
@@ -209,3 +211,34 @@ def test_an_original_a_running_job_reads_waits_for_a_later_run(alice, capsys, dj
     assert labels.read_label(media.read(second["original_key"])) == _expected(old)
     assert Job.objects.get(id=job.id).source_key == second["original_key"]
     assert not media.exists(first["original_key"])
+
+
+def test_the_upgrade_schedules_the_backfill_which_hands_itself_on_until_done(
+    alice, monkeypatch, storage_down, django_capture_on_commit_callbacks
+):
+    """The migration plans one run in the worker; each slice plans the next from where it got to,
+    and a failing store only postpones it. Fails before: nothing was scheduled, no such task."""
+    from django_q.models import Schedule
+
+    from gallery import tasks
+
+    planned = Schedule.objects.get(name="relabel-stored-pictures")
+    assert planned.func == "gallery.tasks.relabel_stored_pictures" and planned.schedule_type == Schedule.ONCE
+    pictures = [unlabelled_image(alice, with_download=False) for _ in range(3)]
+    monkeypatch.setattr(tasks, "RELABEL_SLICE_SECONDS", 0)  # one picture per slice
+
+    def run_planned() -> str:
+        (task,) = Schedule.objects.filter(func="gallery.tasks.relabel_stored_pictures")
+        task.delete()  # what the cluster does with a ONCE schedule it has run
+        with django_capture_on_commit_callbacks(execute=True):
+            return tasks.relabel_stored_pictures(*ast.literal_eval(task.args or "()"))
+
+    with storage_down():
+        assert run_planned().startswith("stopped: object storage unavailable")
+    retry = Schedule.objects.get(func="gallery.tasks.relabel_stored_pictures")
+    assert ast.literal_eval(retry.args) == ("", 2, 0) and retry.next_run > timezone.now()
+    results = [run_planned() for _ in range(4)]
+    assert [result.split(":")[0] for result in results] == ["continues"] * 3 + ["done"]
+    assert not Schedule.objects.filter(func="gallery.tasks.relabel_stored_pictures").exists()
+    for picture in pictures:
+        assert all(labels.read_label(media.read(key)) == _expected(picture) for key in keys_of(picture).values() if key)

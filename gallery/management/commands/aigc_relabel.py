@@ -61,4 +61,7 @@ class Command(BaseCommand):
                 f"stopped: {report.stopped}. Nothing was lost: run aigc_relabel again once the store is back{skip}."
             )
         if report.left:
-            raise CommandError(f"{report.left} pictures were left for a later run; run it again once their jobs end.")
+            raise CommandError(
+                f"{report.left} pictures were left for a later run (a running job reads their original, or they "
+                "changed meanwhile): run it again once those jobs have ended."
+            )

@@ -25,6 +25,7 @@ urlpatterns = [
     path("studio/", studio.studio_page, name="studio"),
     path("studio/<slug:kind>/", studio.studio_page, name="studio_kind"),
     path("studio/groups/<uuid:job_id>/", studio.studio_group, name="studio_group"),
+    path("studio/batches/<uuid:batch>/cancel/", studio.cancel_batch, name="cancel_batch"),
     # jobs
     path("jobs/", jobs.job_list, name="job_list"),
     path("jobs/prompts/", jobs.prompt_history, name="prompt_history"),

@@ -40,12 +40,14 @@ class CreditError(Exception):
 
 
 class InsufficientCredits(CreditError):
-    def __init__(self, *, needed: int, balance: int):
+    def __init__(self, *, needed: int, balance: int, count: int = 1):
         self.needed = needed
         self.balance = balance
-        super().__init__(
-            _("This job costs %(needed)d credits and you have %(balance)d.") % {"needed": needed, "balance": balance}
-        )
+        if count > 1:
+            message = _("These %(count)d pictures cost %(needed)d credits and you have %(balance)d.")
+        else:
+            message = _("This job costs %(needed)d credits and you have %(balance)d.")
+        super().__init__(message % {"needed": needed, "balance": balance, "count": count})
 
 
 def cost_of(kind: str) -> int:
@@ -57,13 +59,22 @@ def balance_of(user: AbstractBaseUser) -> int:
     return account.balance if account else 0
 
 
-def check_affordable(*, user: AbstractBaseUser, amount: int) -> None:
-    """Raise InsufficientCredits when the balance is below `amount` now. A plain read, to
-    refuse early: the debit itself (debit_for_job, under the account lock) is the check
-    that counts."""
+def check_affordable(*, user: AbstractBaseUser, amount: int, count: int = 1) -> None:
+    """Raise InsufficientCredits when the balance is below `amount` (for `count` pictures) now.
+    A plain read, to refuse early: the debit itself (debit_for_job, under the account lock) is
+    the check that counts."""
     balance = balance_of(user)
     if balance < amount:
-        raise InsufficientCredits(needed=amount, balance=balance)
+        raise InsufficientCredits(needed=amount, balance=balance, count=count)
+
+
+def require_balance(*, account: CreditAccount, amount: int, count: int) -> None:
+    """Under the account lock (`lock_account`): refuse a batch the balance does not cover as a
+    whole, before any of its jobs is debited, so that a batch is charged all or not at all and
+    the refusal names the batch's total rather than the one job that would have failed."""
+    assert transaction.get_connection().in_atomic_block, "the balance is checked under the account lock"
+    if account.balance < amount:
+        raise InsufficientCredits(needed=amount, balance=account.balance, count=count)
 
 
 def lock_account(*, user: AbstractBaseUser | None = None, user_id: int | None = None) -> CreditAccount:

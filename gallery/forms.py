@@ -145,7 +145,30 @@ class GenerationOptionsMixin(forms.Form):
         }
 
 
-class Txt2ImgForm(PromptFieldsMixin, GenerationOptionsMixin):
+class BatchCountMixin(forms.Form):
+    """How many pictures one submission makes: a batch, each picture its own job and charge
+    (up to BATCH_MAX; the form shows the total, gallery/intake.py checks it again)."""
+
+    # Not required: a client that leaves it out (an older form, a script) makes one picture.
+    count = forms.TypedChoiceField(
+        label=_("How many pictures"),
+        coerce=int,
+        initial=1,
+        required=False,
+        empty_value=1,
+        choices=(),
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if settings.BATCH_MAX > 1:
+            self.fields["count"].choices = [(n, str(n)) for n in range(1, settings.BATCH_MAX + 1)]
+        else:
+            del self.fields["count"]
+
+
+class Txt2ImgForm(PromptFieldsMixin, GenerationOptionsMixin, BatchCountMixin):
     width = forms.TypedChoiceField(label=_("Width"), choices=SIZE_CHOICES, coerce=int, initial=512)
     height = forms.TypedChoiceField(label=_("Height"), choices=SIZE_CHOICES, coerce=int, initial=512)
     field_order = [
@@ -218,7 +241,7 @@ class SourceImageMixin(forms.Form):
         return data
 
 
-class Img2ImgForm(SourceImageMixin, PromptFieldsMixin, GenerationOptionsMixin):
+class Img2ImgForm(SourceImageMixin, PromptFieldsMixin, GenerationOptionsMixin, BatchCountMixin):
     strength = forms.FloatField(
         label=_("Strength"),
         min_value=0.0,

@@ -19,7 +19,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from . import media
@@ -127,6 +127,32 @@ def personal_images(*, owner: AbstractBaseUser, filters: Filters = Filters()) ->
     if filters.album_id is not None:
         queryset = queryset.filter(albumitem__album_id=filters.album_id, albumitem__album__owner=owner)
     return queryset
+
+
+@dataclass(frozen=True)
+class Run:
+    """Pictures shown together: those of one batch in a row (`batch` set), or one picture alone."""
+
+    images: list[Image]
+    batch: UUID | None = None
+
+
+def batch_runs(images: Iterable[Image]) -> list[Run]:
+    """The images in their order, those of one batch next to each other as one run (the gallery
+    shows a batch as one group). Reads `batch` from each image, annotated by `with_batch`."""
+    runs: list[Run] = []
+    for image in images:
+        batch = getattr(image, "batch", None)
+        if batch is not None and runs and runs[-1].batch == batch:
+            runs[-1].images.append(image)
+        else:
+            runs.append(Run(images=[image], batch=batch))
+    return runs
+
+
+def with_batch(queryset: QuerySet[Image]) -> QuerySet[Image]:
+    """Each image with the batch of the job that made it (`image.batch`, None if it was alone)."""
+    return queryset.annotate(batch=F("job__batch"))
 
 
 def public_images(*, filters: Filters = Filters()) -> QuerySet[Image]:

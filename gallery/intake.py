@@ -33,6 +33,8 @@ from .models import Image, Job
 
 logger = logging.getLogger(__name__)
 
+SEED_RANGE = 2**32  # the API's seeds are 0 .. 2**32-1
+
 
 class SourceTooLarge(jobs.JobError):
     def __init__(self, *, width: int, height: int, max_side: int):
@@ -44,11 +46,16 @@ class SourceTooLarge(jobs.JobError):
 
 @dataclass(frozen=True)
 class Started:
-    job: Job
+    # The jobs made, in order: one, or the pictures of a batch.
+    jobs: tuple[Job, ...]
     # Some words of the prompt were masked (the user is told so).
     masked_words: bool
     # The source was larger than the kind takes and was scaled down: (from, to) sizes.
     scaled: tuple[tuple[int, int], tuple[int, int]] | None = None
+
+    @property
+    def job(self) -> Job:
+        return self.jobs[0]
 
 
 def start_job(
@@ -58,20 +65,26 @@ def start_job(
     params: dict[str, Any],
     upload: File | None = None,
     source_image: Image | None = None,
+    count: int = 1,
 ) -> Started:
-    """Screen, check, store the source and create the job (the steps above).
+    """Screen, check, store the source and create the job (the steps above), or `count` jobs
+    of one batch, all or none (each its own job and charge).
 
     `params` are the form's, in the provider's vocabulary (`text` is the prompt); `upload`
     is the file as received, `source_image` one of the owner's pictures (one of the two for
-    the kinds that start from a picture). Each call makes a new job."""
+    the kinds that start from a picture). Each call makes new jobs. The pictures of a batch
+    differ by their seed: the n-th (from 0) has the form's seed + n, so each one can be made
+    again exactly from its own page."""
     job_kind = kinds.get(kind)
     if job_kind is None:
         raise ValueError(f"unknown kind {kind!r}")
     if upload is not None and source_image is not None:
         raise ValueError("an upload or a gallery picture, not both")
+    if not 1 <= count <= settings.BATCH_MAX:
+        raise ValueError(f"a batch of {count} pictures; at most {settings.BATCH_MAX}")
     params = dict(params)
     masked_words = _screen(params)
-    jobs.check_can_start(owner=owner, kind=kind)
+    jobs.check_can_start(owner=owner, kind=kind, count=count)
     source_key, stored_key, scaled = "", "", None
     source_label: dict[str, str] | None = None
     if upload is not None:
@@ -99,10 +112,10 @@ def start_job(
             source_key = source_image.original_key
             params["source_size"] = [source_image.width, source_image.height]
     try:
-        job = jobs.create_job(
+        made = jobs.create_batch(
             owner=owner,
             kind=kind,
-            params=params,
+            params=[_nth(params, index) for index in range(count)],
             prompt=params.get("text", ""),
             source_key=source_key,
             source_image=source_image,
@@ -112,7 +125,14 @@ def start_job(
         if stored_key:
             _delete_quietly(stored_key)
         raise
-    return Started(job=job, masked_words=masked_words, scaled=scaled)
+    return Started(jobs=tuple(made), masked_words=masked_words, scaled=scaled)
+
+
+def _nth(params: dict[str, Any], index: int) -> dict[str, Any]:
+    """The parameters of a batch's picture `index`: its own seed, so the pictures differ."""
+    if index == 0 or "seed" not in params:
+        return dict(params)
+    return {**params, "seed": (int(params["seed"]) + index) % SEED_RANGE}
 
 
 def _passed_on(*, data: bytes, clean: imaging.CleanImage) -> tuple[bytes, dict[str, str]]:

@@ -16,6 +16,7 @@ that moves it to failed, unsafe, timed_out or cancelled. Lock order: credit acco
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -96,28 +97,36 @@ def lock_with_account(*, job_id: UUID | str) -> Job:
 # --- creation ---
 
 
-def check_limits(*, owner: AbstractBaseUser) -> None:
-    """Per-user limits on jobs in flight and submissions per minute (settings)."""
+def check_limits(*, owner: AbstractBaseUser, count: int = 1) -> None:
+    """Per-user limits on jobs in flight and jobs per minute (settings), for `count` new ones:
+    they count pictures, so a batch of four weighs as four submissions of one."""
     in_flight = Job.objects.filter(owner=owner, status__in=ACTIVE_STATUSES).count()
-    if in_flight >= settings.JOBS_MAX_IN_FLIGHT:
-        raise RateLimited(_("You already have %(count)d jobs running; wait for one to finish.") % {"count": in_flight})
+    if in_flight + count > settings.JOBS_MAX_IN_FLIGHT:
+        if count == 1:
+            message = _("You already have %(count)d jobs running; wait for one to finish.") % {"count": in_flight}
+        else:
+            message = _(
+                "%(count)d more pictures would make %(total)d jobs running; at most %(max)d may run at once."
+            ) % {"count": count, "total": in_flight + count, "max": settings.JOBS_MAX_IN_FLIGHT}
+        raise RateLimited(message)
     recent = Job.objects.filter(owner=owner, created_at__gte=timezone.now() - timedelta(minutes=1)).count()
-    if recent >= settings.JOBS_MAX_PER_MINUTE:
+    if recent + count > settings.JOBS_MAX_PER_MINUTE:
         raise RateLimited(
             _("At most %(limit)d jobs a minute; please wait a moment.") % {"limit": settings.JOBS_MAX_PER_MINUTE}
         )
 
 
-def check_can_start(*, owner: AbstractBaseUser, kind: str) -> None:
-    """Refuse a job before any work is done for it (an upload decoded, re-encoded and stored):
-    the daily top-up, then the per-user limits and the balance, as create_job checks them.
+def check_can_start(*, owner: AbstractBaseUser, kind: str, count: int = 1) -> None:
+    """Refuse a job (or a batch of `count`) before any work is done for it (an upload decoded,
+    re-encoded and stored): the daily top-up, then the per-user limits and the balance, as
+    create_job checks them.
 
     Reads without a lock: create_job checks both again under the account lock, which is what
     keeps two requests racing past this point from overdrawing. Raises RateLimited or
     credits.InsufficientCredits; a second call changes nothing (the top-up is once a day)."""
     credits.top_up_daily(user=owner)
-    check_limits(owner=owner)
-    credits.check_affordable(user=owner, amount=credits.cost_of(kind))
+    check_limits(owner=owner, count=count)
+    credits.check_affordable(user=owner, amount=credits.cost_of(kind) * count, count=count)
 
 
 def create_job(
@@ -130,6 +139,8 @@ def create_job(
     source_image: Image | None = None,
     retry_of: Job | None = None,
     source_label: dict[str, str] | None = None,
+    batch: UUID | None = None,
+    batch_index: int = 0,
 ) -> Job:
     """Create a queued job, debit its cost and enqueue its submission, all or nothing.
 
@@ -150,11 +161,64 @@ def create_job(
             source_image=source_image,
             retry_of=retry_of,
             source_label=source_label,
+            batch=batch,
+            batch_index=batch_index,
             cost=credits.cost_of(kind),
         )
         credits.debit_for_job(job=job)
         transaction.on_commit(lambda: _enqueue("gallery.tasks.submit_job", str(job.id)))
     return job
+
+
+def create_batch(
+    *,
+    owner: AbstractBaseUser,
+    kind: str,
+    params: list[dict[str, Any]],
+    prompt: str = "",
+    source_key: str = "",
+    source_image: Image | None = None,
+    source_label: dict[str, str] | None = None,
+) -> list[Job]:
+    """One job per entry of `params`, each debited its own cost, in one transaction: all of them
+    or none. The limits and the balance are checked for the whole batch first, under the
+    account lock (credits.InsufficientCredits or RateLimited naming the batch); create_job then
+    checks each job again as usual. Several jobs share a new batch id, numbered in order."""
+    if not params:
+        raise ValueError("a batch of no jobs")
+    batch = uuid.uuid4() if len(params) > 1 else None
+    with transaction.atomic():
+        credits.top_up_daily(user=owner)
+        account = credits.lock_account(user=owner)
+        check_limits(owner=owner, count=len(params))
+        credits.require_balance(account=account, amount=credits.cost_of(kind) * len(params), count=len(params))
+        return [
+            create_job(
+                owner=owner,
+                kind=kind,
+                params=job_params,
+                prompt=prompt,
+                source_key=source_key,
+                source_image=source_image,
+                source_label=source_label,
+                batch=batch,
+                batch_index=index,
+            )
+            for index, job_params in enumerate(params)
+        ]
+
+
+def cancel_batch(*, owner: AbstractBaseUser, batch: UUID, by: AbstractBaseUser) -> list[Job]:
+    """ "Cancel the rest": every job of the owner's batch that is still queued and unclaimed is
+    cancelled and refunded (jobs.cancel, one by one); the ones already on their way go on. The
+    jobs cancelled are returned (none: nothing was left to cancel)."""
+    cancelled = []
+    for job in Job.objects.filter(owner=owner, batch=batch, status=S.QUEUED).order_by("batch_index"):
+        try:
+            cancelled.append(cancel(job=job, by=by))
+        except JobNotCancellable:  # claimed by a worker meanwhile: it is being sent
+            continue
+    return cancelled
 
 
 def _enqueue(func: str, *args: Any) -> None:

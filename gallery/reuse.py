@@ -20,7 +20,7 @@ from django.utils.functional import Promise
 
 from . import kinds
 from .kinds import Kind
-from .models import Image
+from .models import Image, Job
 
 # The kind the text-only links open ("use this prompt", the home page's quick prompt).
 PROMPT_KIND = "txt2img"
@@ -46,6 +46,18 @@ def reuse_url(image: Image, *, variation: bool = False, page: str = FORM_PAGE) -
     query = _query(kind, image.params or {}, prompt=image.prompt, source_image_id=image.source_image_id)
     if variation:
         query["seed"] = -1
+    return form_url(kind, query, page=page)
+
+
+def run_again_url(job: Job, *, count: int = 1, page: str = STUDIO) -> str:
+    """ "Run again with changes": the form of the job's kind filled with what the job (the first
+    of a batch) was made with, and the batch's count of pictures."""
+    kind = kinds.get(job.kind)
+    if kind is None:
+        return ""
+    query = _query(kind, job.params or {}, prompt=job.prompt, source_image_id=job.source_image_id)
+    if count > 1:
+        query["count"] = count
     return form_url(kind, query, page=page)
 
 

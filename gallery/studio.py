@@ -13,7 +13,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 
 from . import reuse, waiting
-from .models import Image, Job
+from .models import Image, Job, JobStatus
 
 # Groups of results the studio shows (older ones are in the gallery and "my jobs").
 RECENT_JOBS = 24
@@ -39,11 +39,24 @@ class Group:
 
     @property
     def key(self) -> str:
-        return str(self.first.id)
+        return _group_key(self.first)
+
+    @property
+    def batch(self):
+        return self.first.batch
 
     @property
     def is_finished(self) -> bool:
         return all(card.job.is_finished for card in self.cards)
+
+    @property
+    def can_cancel_rest(self) -> bool:
+        """Some of the batch's jobs are still waiting for a worker ("cancel the rest")."""
+        return any(card.job.status == JobStatus.QUEUED and not card.job.submit_claimed_at for card in self.cards)
+
+    @property
+    def run_again_url(self) -> str:
+        return reuse.run_again_url(self.first, count=len(self.cards))
 
 
 def card_for(job: Job, *, now: datetime) -> Card:
@@ -61,12 +74,15 @@ def card_for(job: Job, *, now: datetime) -> Card:
 
 
 def _group_key(job: Job) -> str:
-    return str(job.id)
+    return str(job.batch or job.id)
 
 
 def group_of(job: Job, *, now: datetime) -> Group:
-    """The group `job` belongs to, as it is now."""
-    return Group(cards=[card_for(job, now=now)])
+    """The group `job` belongs to (its batch, or itself alone), as it is now."""
+    if job.batch is None:
+        return Group(cards=[card_for(job, now=now)])
+    members = Job.objects.filter(owner_id=job.owner_id, batch=job.batch).select_related("image")
+    return Group(cards=[card_for(member, now=now) for member in members.order_by("batch_index")])
 
 
 def recent_groups(*, owner: AbstractBaseUser, now: datetime, limit: int = RECENT_JOBS) -> list[Group]:
@@ -75,4 +91,7 @@ def recent_groups(*, owner: AbstractBaseUser, now: datetime, limit: int = RECENT
     groups: dict[str, list[Job]] = {}
     for job in recent:
         groups.setdefault(_group_key(job), []).append(job)
-    return [Group(cards=[card_for(job, now=now) for job in members]) for members in groups.values()]
+    return [
+        Group(cards=[card_for(job, now=now) for job in sorted(members, key=lambda job: job.batch_index)])
+        for members in groups.values()
+    ]

@@ -89,7 +89,7 @@ def test_a_new_kind_gets_its_card_on_the_home_page(client, with_sketch):
     page = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Line sketch" in page and "A prompt drawn as a single line." in page
     for kind in kinds.KINDS:
-        assert f'href="{reverse("new_job", args=[kind.name])}"' in page
+        assert f'href="{reverse("studio_kind", args=[kind.name])}"' in page
 
 
 def test_a_kind_without_tips_shows_no_tips_box(alice_client, monkeypatch, with_sketch):

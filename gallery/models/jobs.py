@@ -93,6 +93,10 @@ class Job(models.Model):
         related_name="retries",
         verbose_name=_("new try of"),
     )
+    # The jobs of one submission of several pictures share a batch (each its own job and charge),
+    # numbered from 0 in the order they were made; a job made alone has none.
+    batch = models.UUIDField(null=True, blank=True, verbose_name=_("batch"))
+    batch_index = models.PositiveSmallIntegerField(default=0, verbose_name=_("place in its batch"))
     provider_duration = models.FloatField(null=True, blank=True, verbose_name=_("provider duration (s)"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     submitted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("submitted at"))
@@ -108,6 +112,11 @@ class Job(models.Model):
             models.Index(fields=["owner", "-created_at"], name="job_owner_recent"),
             # the timeout sweep: submitted jobs by age
             models.Index(fields=["status", "submitted_at"], name="job_status_submitted"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "batch_index"], condition=models.Q(batch__isnull=False), name="job_batch_place_unique"
+            ),
         ]
         verbose_name = _("job")
         verbose_name_plural = _("jobs")

@@ -61,7 +61,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
     if criteria.album_id is not None and album is None:
         raise Http404  # another user's album, or none
     page = pagination.paginate(
-        search.images(request.user, criteria),
+        galleries.with_batch(search.images(request.user, criteria)),
         sort=criteria.sort,
         after=request.GET.get("after"),
         before=request.GET.get("before"),
@@ -75,6 +75,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
         "gallery/gallery.html",
         {
             "page": page,
+            "runs": galleries.batch_runs(page.images),
             "form": form,
             "criteria": criteria,
             "facets": facets,

@@ -32,6 +32,7 @@ def submit_form(request: HttpRequest, form, job_kind: kinds.Kind) -> tuple[intak
             params=form.to_params(),
             upload=form.cleaned_data.get("source_upload"),
             source_image=form.cleaned_data.get("source_image"),
+            count=form.cleaned_data.get("count") or 1,
         )
     except moderation.PromptBlocked as exc:
         form.add_error("prompt", str(exc))
@@ -55,11 +56,18 @@ def submit_form(request: HttpRequest, form, job_kind: kinds.Kind) -> tuple[intak
 
 def form_context(request: HttpRequest, form, job_kind: kinds.Kind) -> dict:
     """What a page with a job form shows beside the fields: the kinds as tabs, cost, balance, presets."""
+    counts = [n for n, _label in form.fields["count"].choices] if "count" in form.fields else [1]
+    try:
+        chosen = int(form["count"].value()) if "count" in form.fields else 1
+    except (TypeError, ValueError):
+        chosen = 1
     return {
         "form": form,
         "kind": job_kind,
         "kinds": kinds.KINDS,
         "cost": job_kind.cost,
+        # What each count of pictures costs; the browser shows the one chosen (static/js/site.js).
+        "batch_costs": [(n, n * job_kind.cost, n == chosen) for n in counts],
         "balance": credits.balance_of(request.user),
         "aspects": presets.ASPECTS,
         "styles": presets.STYLES,
@@ -91,6 +99,8 @@ def new_job(request: HttpRequest, kind: str) -> HttpResponse:
         if started is not None:
             for note in notes:
                 messages.info(request, note)
+            if len(started.jobs) > 1:  # a batch is watched in the studio, all its pictures together
+                return redirect("studio_kind", kind=job_kind.name)
             return redirect("job_detail", job_id=started.job.id)
     else:
         form = blank_form(request, job_kind)

@@ -14,11 +14,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
-from .. import kinds, studio
+from .. import jobs, kinds, studio
 from ..access import get_job_for_user
+from ..models import Job
 from .jobs import blank_form, bound_form, form_context, submit_form
+from .navigation import safe_next
 
 POLL_MS = 1500
 
@@ -53,6 +59,29 @@ def studio_page(request: HttpRequest, kind: str = "txt2img") -> HttpResponse:
         return render(request, "studio/_submitted.html", {**context, "group": new_group})
     context["groups"] = studio.recent_groups(owner=request.user, now=timezone.now())
     return render(request, "studio/studio.html", context)
+
+
+@login_required
+@require_POST
+def cancel_batch(request: HttpRequest, batch: UUID) -> HttpResponse:
+    """ "Cancel the rest": the batch's jobs still waiting are cancelled and refunded."""
+    first = Job.objects.filter(owner=request.user, batch=batch).order_by("batch_index").first()
+    if first is None:
+        raise Http404
+    cancelled = jobs.cancel_batch(owner=request.user, batch=batch, by=request.user)
+    if cancelled:
+        message = ngettext(
+            "%(count)d picture was cancelled and its credits refunded.",
+            "%(count)d pictures were cancelled and their credits refunded.",
+            len(cancelled),
+        ) % {"count": len(cancelled)}
+    else:
+        message = _("Nothing was left to cancel: the other pictures are already being made.")
+    if request.htmx:
+        group = studio.group_of(first, now=timezone.now())
+        return render(request, "studio/_group.html", {"group": group, "poll_ms": POLL_MS, "note": message})
+    messages.info(request, message)
+    return redirect(safe_next(request, reverse("studio_kind", args=[first.kind])))
 
 
 @login_required

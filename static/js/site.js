@@ -61,3 +61,11 @@ document.addEventListener("click", (event) => {
     prompt.focus();
   }
 });
+
+// A batch's total before it is sent: the cost line of the chosen count of pictures is shown
+// (the server wrote one line per count, in the page's language; it checks the balance again).
+document.addEventListener("change", (event) => {
+  const count = event.target.closest("input[name=count]");
+  if (!count || !count.form) return;
+  count.form.querySelectorAll("[data-cost-for]").forEach((line) => { line.hidden = line.dataset.costFor !== count.value; });
+});

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gallery', '0015_prompt_search_indexes'),
+        ('gallery', '0016_relabel_stored_pictures'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import albums, credits, galleries, inspiration, moderation, reports
+from .views import albums, compare, credits, galleries, inspiration, moderation, reports
 
 urlpatterns = [
     # personal gallery (login required) and the public explore page
@@ -17,6 +17,7 @@ urlpatterns = [
     path("images/<uuid:image_id>/visibility/", galleries.image_visibility, name="image_visibility"),
     path("images/<uuid:image_id>/delete/", galleries.image_delete, name="image_delete"),
     path("gallery/bulk/", galleries.gallery_bulk, name="gallery_bulk"),
+    path("compare/", compare.compare_pictures, name="compare"),
     path("gallery/download.zip", galleries.gallery_zip, name="gallery_zip"),
     # albums ("boards")
     path("albums/", albums.album_list, name="album_list"),

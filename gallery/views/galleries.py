@@ -20,7 +20,7 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -270,7 +270,7 @@ def image_delete(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_POST
 def gallery_bulk(request: HttpRequest) -> HttpResponse:
     """The selection bar: image=<id>... with action=album (album=<id>) | remove (album=<id>) |
-    zip | delete (asks for confirmation first; confirm=1 deletes)."""
+    compare (exactly two) | zip | delete (asks for confirmation first; confirm=1 deletes)."""
     back = safe_next(request, reverse("gallery"))
     images = galleries.own_images(owner=request.user, ids=request.POST.getlist("image"))
     action = request.POST.get("action", "")
@@ -279,6 +279,12 @@ def gallery_bulk(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     if action == "zip":
         return _zip_response(images, name="aigc-pictures.zip")
+    if action == "compare":
+        if len(images) != 2:
+            messages.error(request, _("Select exactly two pictures to compare."))
+            return redirect(back)
+        newer, older = images  # newest first: the older one is shown first, as "before"
+        return redirect(f"{reverse('compare')}?{urlencode({'a': older.id, 'b': newer.id})}")
     if action in ("album", "remove"):
         if not request.POST.get("album"):
             messages.error(request, _("Choose an album."))

@@ -50,6 +50,31 @@ def image_label(image: Image) -> labels.AigcLabel:
     return labels.for_generated(produce_id=str(image.id), source_produce_id=str(source))
 
 
+@dataclass(frozen=True)
+class EmbeddedLabel:
+    """What a picture's stored files carry: `label` None when they carry none (an upgraded
+    site's old picture, until `aigc_relabel` has run); `readable` False when the store failed."""
+
+    label: labels.AigcLabel | None
+    readable: bool = True
+
+
+def embedded_label(image: Image) -> EmbeddedLabel:
+    """The label read back from the picture's stored original (the image page shows what the
+    files really hold: a picture keeps the producer it was stored with, and an old one has no
+    label until relabelled). One ranged read of the original's first bytes; a WebP original keeps
+    its XMP at the end, so then the small WebP preview is read instead."""
+    try:
+        head, total = media.read_head(image.original_key, labels.HEAD_BYTES)
+        found = labels.read_label(head)
+        if found is None and len(head) < total and labels.file_format(head) == "WEBP":
+            found = labels.read_label(media.read(image.preview_key or image.original_key))
+    except Exception:  # the page still shows, saying the label could not be read
+        logger.warning("could not read the label of %s", image.id, exc_info=True)
+        return EmbeddedLabel(label=None, readable=False)
+    return EmbeddedLabel(label=found)
+
+
 def original_png(*, image: Image, original: bytes | None = None) -> bytes:
     """The stored original as a PNG with its parameters as text chunks ("parameters", A1111
     style, and "aigc" JSON), as other tools write them, its implicit label as XMP and (unless

@@ -66,6 +66,11 @@ _JPEG_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
 # is not a label we read (defusedxml refuses DTDs and entities in what is left).
 _MAX_XMP_BYTES = 256 * 1024
 
+# Our label sits in the first bytes of a PNG (right after IHDR) or JPEG (its first segments):
+# this much of a stored file tells whether it is labelled without reading the rest. WebP keeps
+# XMP at its end, so a WebP has to be read whole.
+HEAD_BYTES = 64 * 1024
+
 _MARK_MASK = Path(__file__).with_name("assets") / "aigc_mark.png"
 
 Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]

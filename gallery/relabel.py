@@ -39,10 +39,6 @@ from .models import ACTIVE_STATUSES, STORED_KEY_FIELDS, Image, Job
 
 logger = logging.getLogger(__name__)
 
-# Our label sits near the start of a PNG (after IHDR) or a JPEG (its first segments): this much
-# of an object tells a labelled one without reading the rest. WebP keeps XMP at its end, so an
-# object whose head shows no label is read whole before it is judged.
-HEAD_BYTES = 64 * 1024
 BATCH_SIZE = 100
 
 # The names the command prints for the Image columns.
@@ -175,7 +171,8 @@ def _unlabelled_bytes(key: str) -> bytes | None:
     """The object's bytes when it carries no TC260 label, None when it does.
     Raises FileNotFoundError when it is gone, StorageUnavailable when the store fails."""
     try:
-        head, total = media.read_head(key, HEAD_BYTES)
+        # an object whose head shows no label (a WebP keeps it at its end) is read whole
+        head, total = media.read_head(key, labels.HEAD_BYTES)
     except FileNotFoundError:
         raise
     except Exception as exc:
@@ -273,10 +270,13 @@ def _record(image: Image, *, new_keys: dict[str, str], size_bytes: int | None) -
 
 
 def _delete_replaced(keys: list[str]) -> None:
-    # A job made from the picture just before the commit may still name its old original:
-    # that one stays (the orphan sweep removes it once nothing refers to it).
-    still_read = set(Job.objects.filter(source_key__in=keys).values_list("source_key", flat=True))
-    _delete_quietly([key for key in keys if key not in still_read])
+    # A job made from the picture just before the commit may still name its old original: that
+    # one stays (the orphan sweep removes it once nothing refers to it). So does a key another
+    # row names (none does today: every picture gets objects of its own).
+    still_used = set(Job.objects.filter(source_key__in=keys).values_list("source_key", flat=True))
+    for name in STORED_KEY_FIELDS:
+        still_used.update(Image.objects.filter(**{f"{name}__in": keys}).values_list(name, flat=True))
+    _delete_quietly([key for key in keys if key not in still_used])
 
 
 def _delete_quietly(keys: list[str]) -> None:

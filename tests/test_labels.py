@@ -86,11 +86,15 @@ def test_exiftool_reads_the_label_from_a_downloaded_original_a_zip_member_and_a_
     assert exiftool_label(thumb, tmp_path, "thumb.webp") == expected
 
 
-def test_the_setting_names_the_producer_and_a_code_wins_over_the_name(alice, settings, tmp_path):
+def test_the_setting_names_the_producer_and_a_code_wins_over_the_name(alice, settings, tmp_path, client):
     settings.AIGC_PRODUCER_NAME = "Example 画廊"
-    assert exiftool_label(media.read(stored_image(alice).original_key), tmp_path)["ContentProducer"] == "Example 画廊"
+    named = stored_image(alice, is_public=True)
+    assert exiftool_label(media.read(named.original_key), tmp_path)["ContentProducer"] == "Example 画廊"
     settings.AIGC_PRODUCER_CODE = "GD-AIGC-0001"
     assert exiftool_label(media.read(stored_image(alice).original_key), tmp_path)["ContentProducer"] == "GD-AIGC-0001"
+    # a picture keeps the producer it was stored with, and its page says that one (read back)
+    page = client.get(reverse("image_detail", args=[named.id])).content.decode()
+    assert f"producer Example 画廊 · content number {named.id}" in page
 
 
 @pytest.mark.parametrize(("image_format", "extension"), [("PNG", "png"), ("JPEG", "jpg"), ("WEBP", "webp")])

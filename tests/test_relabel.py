@@ -242,3 +242,26 @@ def test_the_upgrade_schedules_the_backfill_which_hands_itself_on_until_done(
     assert not Schedule.objects.filter(func="gallery.tasks.relabel_stored_pictures").exists()
     for picture in pictures:
         assert all(labels.read_label(media.read(key)) == _expected(picture) for key in keys_of(picture).values() if key)
+
+
+@pytest.mark.parametrize(
+    ("language", "before"),
+    [("en", "This picture was stored before labelling"), ("zh-hans", "此图片保存于标识功能上线之前")],
+)
+def test_the_image_page_says_what_the_files_really_carry(
+    client, alice, storage_down, django_capture_on_commit_callbacks, language, before
+):
+    """Fails before: the page claimed the label for an old picture whose files carried none."""
+    old = unlabelled_image(alice, is_public=True)
+
+    def label_on_page() -> str:
+        page = client.get(reverse("image_detail", args=[old.id]), HTTP_ACCEPT_LANGUAGE=language)
+        assert page.status_code == 200
+        return html.unescape(re.search(r'data-testid="aigc-label">(.*?)</dd>', page.content.decode()).group(1))
+
+    assert before in label_on_page() and str(old.id) not in label_on_page()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("aigc_relabel")
+    assert "画廊 AIGC" in label_on_page() and str(old.id) in label_on_page()
+    with storage_down():
+        assert ("could not be read" if language == "en" else "暂时无法读取") in label_on_page()

@@ -123,7 +123,7 @@ def image_detail(request: HttpRequest, image_id: UUID) -> HttpResponse:
         "variation_url": reuse.reuse_url(image, variation=True) if reuse.can_vary(image) else "",
         "from_image_links": reuse.from_image_links(image),
         "image_kind": kinds.get(image.kind),
-        "aigc_label": downloads.image_label(image),
+        "aigc_label": downloads.embedded_label(image),
         "share_url": request.build_absolute_uri(image_url(image)) if image.is_public else "",
         # Pictures made from this one (upscales, restyles, variations...) that the visitor may see.
         "derived": list(

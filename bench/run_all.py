@@ -37,7 +37,7 @@ BENCH = Path(__file__).resolve().parent
 ARTIFACT = ROOT / "artifacts" / "bench.json"
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/8"
-PER_BACKEND = ("loop", "ingest", "gallery_page", "callbacks", "browser_gallery")
+PER_BACKEND = ("loop", "ingest", "gallery_page", "search", "callbacks", "browser_gallery")
 ONCE = ("upscale", "moderation")  # no database or broker of the backend involved
 ALL = (*PER_BACKEND, *ONCE)
 TIMEOUT = 1200
@@ -170,6 +170,12 @@ def _browser(run: dict) -> str:
     )
 
 
+def _search_cost(result: dict) -> str:
+    run = result["search"]
+    queries = max(data["queries"]["max"] for data in run["searches"].values())
+    return f"{queries} queries, {run['rows']:,} ({run['owner_rows']:,})"
+
+
 # (label, how to render one backend's results); a KeyError or the like renders as "-".
 ROWS: list[tuple[str, Any]] = [
     ("1. submit → provider received, p50 / p95", lambda r: _pair(r["loop"]["submit_to_provider"])),
@@ -203,6 +209,15 @@ ROWS: list[tuple[str, Any]] = [
             r["browser_gallery"]["second_visit"]["last_thumbnail_painted_ms"],
         ),
     ),
+    (
+        "9. search 城堡 + kind + rating, first page: p50 / p95 (target 50 ms)",
+        lambda r: _pair(r["search"]["searches"]["城堡"]["server_time"]),
+    ),
+    (
+        "   search 白色城堡 (trigram-indexed): p50 / p95",
+        lambda r: _pair(r["search"]["searches"]["白色城堡"]["server_time"]),
+    ),
+    ("   search: SQL queries (target 8), rows (the owner's)", _search_cost),
 ]
 
 

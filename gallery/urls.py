@@ -12,6 +12,7 @@ urlpatterns = [
     # image actions, media and downloads
     path("images/<uuid:image_id>/media/<slug:variant>/", galleries.image_media, name="image_media"),
     path("images/<uuid:image_id>/download/", galleries.image_download, name="image_download"),
+    path("images/<uuid:image_id>/full/", galleries.image_full_size, name="image_full_size"),
     path("images/<uuid:image_id>/favourite/", galleries.image_favourite, name="image_favourite"),
     path("images/<uuid:image_id>/rating/", galleries.image_rating, name="image_rating"),
     path("images/<uuid:image_id>/visibility/", galleries.image_visibility, name="image_visibility"),

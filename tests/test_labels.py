@@ -125,7 +125,7 @@ def test_ingest_labels_originals_of_every_format_without_touching_png_or_jpeg_pi
 
 def test_every_way_a_picture_leaves_the_site_carries_its_label(alice_client, alice, client):
     """Walks each serve path: the media view's three variants, the download PNG (made, then read
-    back from storage), the zip by selection, by album and by the bulk bar, and a public
+    back from storage) and the same PNG at full size, the zip by selection, by album and by the bulk bar, and a public
     picture's media and download as a stranger sees them."""
     from gallery import albums
 
@@ -140,6 +140,7 @@ def test_every_way_a_picture_leaves_the_site_carries_its_label(alice_client, ali
     assert image.download_key
     served["download (stored)"] = body_of(alice_client.get(reverse("image_download", args=[image.id])))
     served["public download"] = body_of(client.get(reverse("image_download", args=[image.id])))
+    served["full size"] = body_of(client.get(reverse("image_full_size", args=[image.id])))
     for name, data in zip_members(alice_client.get(reverse("gallery_zip"), {"image": str(image.id)})).items():
         served[f"zip {name}"] = data
     for name, data in zip_members(alice_client.get(reverse("gallery_zip"), {"album": album.id})).items():
@@ -147,7 +148,7 @@ def test_every_way_a_picture_leaves_the_site_carries_its_label(alice_client, ali
     bulk = alice_client.post(reverse("gallery_bulk"), {"action": "zip", "image": [str(image.id)]})
     for name, data in zip_members(bulk).items():
         served[f"bulk zip {name}"] = data
-    assert len(served) == 12
+    assert len(served) == 13
     expected = labels.AigcLabel.from_json_object(our_label(image))
     unlabelled = [name for name, data in served.items() if labels.read_label(data) != expected]
     assert unlabelled == []
@@ -330,3 +331,19 @@ def test_small_pictures_are_downloaded_with_a_smaller_mark_in_their_corner(alice
     darkest, lightest = downloaded.convert("L").crop(changed).getextrema()
     assert darkest < 100 and lightest > 180
     assert (right - left) * (bottom - top) < 0.1 * side * side
+
+
+def test_open_at_full_size_shows_the_marked_labelled_png_in_the_browser(client, alice):
+    """Fails before: the image page's "Open at full size" led to the stored original, which has
+    no visible mark, so a picture saved from there carried none."""
+    image = stored_image(alice, size=(320, 240), colour=(128, 128, 128), is_public=True)
+    page = client.get(reverse("image_detail", args=[image.id])).content.decode()
+    link = reverse("image_full_size", args=[image.id])
+    assert f'href="{link}" target="_blank"' in page
+    response = client.get(link)
+    assert response["Content-Type"] == "image/png" and response["Content-Disposition"].startswith("inline")
+    shown = body_of(response)
+    assert labels.read_label(shown).produce_id == str(image.id)
+    original = PILImage.open(io.BytesIO(media.read(image.original_key)))
+    opened = PILImage.open(io.BytesIO(shown))
+    assert corner_pixels(opened, "bottom-right") != corner_pixels(original, "bottom-right")

@@ -52,7 +52,8 @@ def test_after_the_backfill_every_serve_path_of_an_old_picture_carries_the_label
     alice_client, alice, client, capsys, tmp_path, django_capture_on_commit_callbacks
 ):
     """Walks every way a picture leaves the site, for pictures stored the old way: the media view's
-    three variants (presigned URLs on the real S3 server), the stored download PNG, the zip by
+    three variants (presigned URLs on the real S3 server), the stored download PNG (also at full
+    size), the zip by
     selection, by album and by the bulk bar, and the public share page's pictures as a stranger
     sees them. Before the backfill none of them carried a label."""
     image = unlabelled_image(alice, size=(320, 240), is_public=True)
@@ -79,6 +80,7 @@ def test_after_the_backfill_every_serve_path_of_an_old_picture_carries_the_label
             served[picture, f"public media {variant}"] = media_bytes(client, picture, variant)
         served[picture, "download"] = body_of(alice_client.get(reverse("image_download", args=[picture.id])))
         served[picture, "public download"] = body_of(client.get(reverse("image_download", args=[picture.id])))
+        served[picture, "full size"] = body_of(client.get(reverse("image_full_size", args=[picture.id])))
     zips = {
         "zip": alice_client.get(reverse("gallery_zip"), {"image": [str(image.id), str(derived.id)]}),
         "album zip": alice_client.get(reverse("gallery_zip"), {"album": album.id}),
@@ -91,7 +93,7 @@ def test_after_the_backfill_every_serve_path_of_an_old_picture_carries_the_label
     share = share_page_pictures(client, image)
     assert len(share) == 2  # the picture's preview, and the thumbnail of the one made from it
     served[image, "share page preview"], served[derived, "share page derived thumbnail"] = share
-    assert len(served) == 2 * 8 + 2 + 2 + 1 + 2
+    assert len(served) == 2 * 9 + 2 + 2 + 1 + 2
     wrong = [what for (picture, what), data in served.items() if labels.read_label(data) != _expected(picture)]
     assert wrong == []
     # the stored download PNG was made again, so it also has the visible mark now

@@ -163,11 +163,23 @@ def image_media(request: HttpRequest, image_id: UUID, variant: str) -> HttpRespo
 def image_download(request: HttpRequest, image_id: UUID) -> HttpResponse:
     """The original as a PNG with its generation parameters embedded (text chunks), made on the
     first download and streamed from storage after that."""
+    return _png_response(request, image_id, as_attachment=True)
+
+
+@require_GET
+def image_full_size(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    """The same PNG shown in the browser: the image page's "Open at full size", so a picture
+    opened (and saved from there) carries the visible mark as a download does."""
+    return _png_response(request, image_id, as_attachment=False)
+
+
+def _png_response(request: HttpRequest, image_id: UUID, *, as_attachment: bool) -> HttpResponse:
     image = get_visible_image(request, image_id)
     download = downloads.png_download(image=image)
     response = StreamingHttpResponse(download.chunks, content_type="image/png")
     response["Content-Length"] = str(download.size)
-    response["Content-Disposition"] = content_disposition_header(True, downloads.download_name(image, extension="png"))
+    name = downloads.download_name(image, extension="png")
+    response["Content-Disposition"] = content_disposition_header(as_attachment, name)
     response["Cache-Control"] = "private, no-store"
     return response
 

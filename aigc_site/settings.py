@@ -179,6 +179,14 @@ if not 0 <= MEDIA_URL_REUSE_SECONDS <= MEDIA_URL_EXPIRY // 2:
 # Stored pictures never change (every version has a new random key), so browsers may keep them;
 # "private": never in a shared cache.
 MEDIA_CACHE_CONTROL = env_str("MEDIA_CACHE_CONTROL", "private, max-age=86400, immutable")
+# Deleted pictures wait in the trash this many days (restorable) before the daily purge
+# deletes them and their stored objects for good (gallery/trash.py).
+TRASH_RETENTION_DAYS = env_int("TRASH_RETENTION_DAYS", 30)
+# An object in the bucket that no row names is only an orphan once it is this old: an ingest or
+# upload may be about to attach it (the orphan sweep and check_invariants both wait this long).
+STORAGE_ORPHAN_GRACE_HOURS = env_int("STORAGE_ORPHAN_GRACE_HOURS", 24)
+if TRASH_RETENTION_DAYS < 1 or STORAGE_ORPHAN_GRACE_HOURS < 1:
+    raise ImproperlyConfigured("TRASH_RETENTION_DAYS and STORAGE_ORPHAN_GRACE_HOURS must be at least 1")
 
 STORAGES = {
     "default": {

@@ -16,7 +16,8 @@ def get_job_for_user(request: HttpRequest, job_id: UUID) -> Job:
 
 
 def get_own_image(request: HttpRequest, image_id: UUID) -> Image:
-    return get_object_or_404(Image, id=image_id, owner=request.user)
+    """The user's own picture, out of the trash (the trash page acts on ids through gallery/trash.py)."""
+    return get_object_or_404(Image.objects.visible_to(request.user), id=image_id, owner=request.user)
 
 
 def get_visible_image(request: HttpRequest, image_id: UUID) -> Image:

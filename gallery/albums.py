@@ -10,13 +10,13 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
 from .galleries import GalleryError, parse_id
-from .models import Album, AlbumItem, Image
+from .models import Album, AlbumItem, Image, not_trashed
 
 ALBUM_NAME_MAX_LENGTH = 80
 
@@ -34,13 +34,16 @@ def get_album(*, owner: AbstractBaseUser, album_id: int | str) -> Album:
 
 
 def albums_of(owner: AbstractBaseUser) -> QuerySet[Album]:
-    return Album.objects.filter(owner=owner).annotate(image_count=Count("albumitem")).order_by("name")
+    """The owner's albums with how many pictures they show (trashed ones keep their place but
+    are not counted until restored)."""
+    shown = Q(albumitem__isnull=False) & not_trashed("albumitem__image__")
+    return Album.objects.filter(owner=owner).annotate(image_count=Count("albumitem", filter=shown)).order_by("name")
 
 
 def albums_with_covers(owner: AbstractBaseUser) -> QuerySet[Album]:
     """The owner's albums with their size and the picture added last (cover_thumb, cover_width,
     cover_height), in one query."""
-    latest = AlbumItem.objects.filter(album=OuterRef("pk")).order_by("-added_at", "-id")
+    latest = AlbumItem.objects.filter(not_trashed("image__"), album=OuterRef("pk")).order_by("-added_at", "-id")
     return albums_of(owner).annotate(
         cover_thumb=Subquery(latest.values("image__thumb_key")[:1]),
         cover_width=Subquery(latest.values("image__width")[:1]),

@@ -219,7 +219,9 @@ class SourceImageMixin(forms.Form):
     def __init__(self, *args: Any, owner=None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         if owner is not None:
-            self.fields["source_image"].queryset = Image.objects.filter(owner=owner).order_by("-created_at", "-id")
+            self.fields["source_image"].queryset = (
+                Image.objects.visible_to(owner).filter(owner=owner).order_by("-created_at", "-id")
+            )
         # A person knows a picture by what it shows and when it was made, not by its id.
         self.fields["source_image"].label_from_instance = _picture_choice_label
 

@@ -1,9 +1,7 @@
 """Galleries: finding, keeping and getting rid of a user's pictures.
 
 Pages of them come from `pagination.py`, albums are `albums.py`, files that leave the site
-(downloads, zips) are `downloads.py`. Deleting an image removes its rows first and its stored
-objects after the commit, so a failure half-way leaves unreferenced random keys behind, never an
-image whose pixels are gone.
+(downloads, zips) are `downloads.py`, deleting (to the trash, and for good) is `trash.py`.
 
 Everything here takes already authorised objects: the views decide who may touch what through
 gallery/access.py and `albums.get_album`, which answer 404 for other people's things.
@@ -13,17 +11,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
-from django.utils.translation import gettext_lazy as _
 
-from . import media
-from .models import ACTIVE_STATUSES, Image, InspirationEntry, Job, JobKind
+from .models import Image, InspirationEntry, JobKind
 
 # A zip or a bulk action takes at most this many pictures at once.
 BULK_LIMIT = 200
@@ -43,11 +39,6 @@ class GalleryError(Exception):
 
     def __str__(self) -> str:
         return str(self.message)
-
-
-class ImageInUse(GalleryError):
-    def __init__(self) -> None:
-        super().__init__(_("A running job is still using this picture; delete it when the job has finished."))
 
 
 # --- what a gallery shows ---
@@ -123,7 +114,7 @@ def _filtered(queryset: QuerySet[Image], filters: Filters) -> QuerySet[Image]:
 def personal_images(*, owner: AbstractBaseUser, filters: Filters = Filters()) -> QuerySet[Image]:
     """The owner's images matching the filters (an album filter must name one of their albums:
     another user's album id matches nothing)."""
-    queryset = _filtered(Image.objects.filter(owner=owner), filters)
+    queryset = _filtered(Image.objects.visible_to(owner).filter(owner=owner), filters)
     if filters.album_id is not None:
         queryset = queryset.filter(albumitem__album_id=filters.album_id, albumitem__album__owner=owner)
     return queryset
@@ -192,62 +183,8 @@ def set_visibility(*, image: Image, is_public: bool) -> Image:
     return image
 
 
-@dataclass
-class DeleteResult:
-    deleted: int = 0
-    kept_in_use: int = 0
-    keys: list[str] = field(default_factory=list)
-
-
-def delete_images(*, owner: AbstractBaseUser, images: Iterable[Image]) -> DeleteResult:
-    """Delete the owner's images: rows now, stored objects (original, preview, thumbnail, the
-    downloadable PNG) once the transaction has committed.
-
-    Pictures a running job still reads from are kept (the provider may not have fetched them
-    yet) and counted in `kept_in_use`. Featured inspiration entries of a deleted image go with
-    it; a curated entry only loses its picture. Calling it again for the same images deletes
-    nothing more."""
-    ids = [image.id for image in images]
-    result = DeleteResult()
-    with transaction.atomic():
-        rows = list(Image.objects.select_for_update().filter(owner=owner, id__in=ids))
-        busy = set(
-            Job.objects.filter(
-                status__in=ACTIVE_STATUSES,
-                source_key__in=[row.original_key for row in rows if row.original_key],
-            ).values_list("source_key", flat=True)
-        )
-        doomed = [row for row in rows if row.original_key not in busy]
-        result.kept_in_use = len(rows) - len(doomed)
-        for row in doomed:
-            result.keys.extend(row.stored_keys())
-        doomed_ids = [row.id for row in doomed]
-        InspirationEntry.objects.filter(image_id__in=doomed_ids, is_curated=False).delete()
-        Image.objects.filter(id__in=doomed_ids).delete()
-        result.deleted = len(doomed)
-        keys = list(result.keys)
-        # Slow I/O after the commit: if the rows came back (rollback), the objects must still be there.
-        transaction.on_commit(lambda: _delete_objects(keys))
-    return result
-
-
-def _delete_objects(keys: list[str]) -> None:
-    try:
-        media.delete(keys)
-    except Exception:  # the rows are gone already; what is left are random keys nobody references
-        logger.warning("could not remove %d stored objects of deleted images", len(keys), exc_info=True)
-
-
-def delete_image(*, image: Image) -> DeleteResult:
-    """Delete one image; raises ImageInUse when a running job still reads it."""
-    result = delete_images(owner=image.owner, images=[image])
-    if result.kept_in_use:
-        raise ImageInUse()
-    return result
-
-
 def own_images(*, owner: AbstractBaseUser, ids: Iterable[str]) -> list[Image]:
-    """The owner's images among `ids` (malformed and foreign ids are dropped), newest first."""
+    """The owner's images among `ids` (malformed, foreign and trashed ids are dropped), newest first."""
     valid: list[UUID] = []
     for value in ids:
         try:
@@ -256,4 +193,6 @@ def own_images(*, owner: AbstractBaseUser, ids: Iterable[str]) -> list[Image]:
             continue
     if not valid:
         return []
-    return list(Image.objects.filter(owner=owner, id__in=valid[:BULK_LIMIT]).order_by("-created_at", "-id"))
+    return list(
+        Image.objects.visible_to(owner).filter(owner=owner, id__in=valid[:BULK_LIMIT]).order_by("-created_at", "-id")
+    )

@@ -118,7 +118,7 @@ def initial_values(*, kind: Kind, query: QueryDict, owner: AbstractBaseUser) -> 
     initial: dict[str, Any] = {name: query[name] for name in kind.form_class.base_fields if name in query}
     if kind.takes_source and "from_image" in query:
         try:
-            image = Image.objects.get(id=query["from_image"], owner=owner)
+            image = Image.objects.visible_to(owner).get(id=query["from_image"], owner=owner)
         except (Image.DoesNotExist, ValueError, ValidationError):  # unknown, not theirs, or not a UUID
             image = None
         if image is not None:

@@ -61,6 +61,9 @@ class Group:
 
 def card_for(job: Job, *, now: datetime) -> Card:
     image = getattr(job, "image", None)
+    # The studio shows its owner's own jobs; a picture of theirs in the trash is gone for them too.
+    if image is not None and not image.is_visible_to(job.owner):
+        image = None
     if image is None:
         return Card(job=job, image=None, wait=None if job.is_finished else waiting.of(job, now=now))
     return Card(
@@ -87,7 +90,7 @@ def group_of(job: Job, *, now: datetime) -> Group:
 
 def recent_groups(*, owner: AbstractBaseUser, now: datetime, limit: int = RECENT_JOBS) -> list[Group]:
     """The owner's latest jobs, newest submission first, each submission one group."""
-    recent = list(Job.objects.filter(owner=owner).select_related("image").order_by("-created_at")[:limit])
+    recent = list(Job.objects.filter(owner=owner).select_related("image", "owner").order_by("-created_at")[:limit])
     groups: dict[str, list[Job]] = {}
     for job in recent:
         groups.setdefault(_group_key(job), []).append(job)

@@ -175,3 +175,12 @@ def relabel_stored_pictures(after: str = "", attempt: int = 1, left: int = 0) ->
     return (
         f"stopped: {report.stopped}" if report.stopped else f"continues: {report.relabelled} relabelled in this slice"
     )
+
+
+@_in_english
+def purge_trash() -> int:
+    """Daily: delete for good the pictures in the trash for longer than TRASH_RETENTION_DAYS
+    (gallery/trash.py); a second run the same day finds nothing more."""
+    from .trash import purge_expired
+
+    return purge_expired().deleted

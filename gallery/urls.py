@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import albums, compare, credits, galleries, inspiration, moderation, reports
+from .views import albums, compare, credits, galleries, inspiration, moderation, reports, trash
 
 urlpatterns = [
     # personal gallery (login required) and the public explore page
@@ -20,6 +20,11 @@ urlpatterns = [
     path("gallery/bulk/", galleries.gallery_bulk, name="gallery_bulk"),
     path("compare/", compare.compare_pictures, name="compare"),
     path("gallery/download.zip", galleries.gallery_zip, name="gallery_zip"),
+    # the trash: deleted pictures, restorable for TRASH_RETENTION_DAYS
+    path("gallery/trash/", trash.trash_page, name="trash"),
+    path("gallery/trash/restore/", trash.trash_restore, name="trash_restore"),
+    path("gallery/trash/undo/", trash.trash_undo, name="trash_undo"),
+    path("gallery/trash/empty/", trash.trash_empty, name="trash_empty"),
     # albums ("boards")
     path("albums/", albums.album_list, name="album_list"),
     path("albums/new/", albums.album_create, name="album_create"),

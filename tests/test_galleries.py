@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from gallery import albums, galleries, pagination
-from gallery.models import Album, AlbumItem, Image, Job, JobStatus
+from gallery import albums, pagination
+from gallery.models import Album, AlbumItem, Image
 from tests.factories import image_row, stored_image
 
 pytestmark = pytest.mark.django_db
@@ -422,43 +422,6 @@ def test_visibility_answers_htmx_with_the_fragment(alice_client, alice):
     assert 'data-testid="make-private"' in html and 'data-testid="copy-share-link"' in html
 
 
-def test_delete_removes_the_picture_and_its_stored_objects(
-    alice_client, alice, bucket_keys, django_capture_on_commit_callbacks
-):
-    image = stored_image(alice)
-    keys = [image.original_key, image.thumb_key, image.preview_key]
-    assert set(keys) <= set(bucket_keys(f"images/{alice.pk}/"))
-    with django_capture_on_commit_callbacks(execute=True):
-        response = alice_client.post(reverse("image_delete", args=[image.id]))
-    assert response.status_code == 302 and response["Location"] == reverse("gallery")
-    assert not Image.objects.filter(id=image.id).exists()
-    assert not set(keys) & set(bucket_keys(f"images/{alice.pk}/"))
-
-
-def test_delete_twice_deletes_nothing_more(alice, django_capture_on_commit_callbacks):
-    image = stored_image(alice)
-    other = stored_image(alice)
-    with django_capture_on_commit_callbacks(execute=True):
-        first = galleries.delete_images(owner=alice, images=[image])
-        second = galleries.delete_images(owner=alice, images=[image])
-    assert (first.deleted, second.deleted) == (1, 0)
-    assert Image.objects.filter(id=other.id).exists()
-
-
-def test_delete_keeps_a_picture_a_running_job_still_reads(
-    alice_client, alice, bucket_keys, django_capture_on_commit_callbacks
-):
-    image = stored_image(alice)
-    Job.objects.create(
-        owner=alice, kind="upscale", status=JobStatus.SUBMITTED, source_key=image.original_key, source_image=image
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        response = alice_client.post(reverse("image_delete", args=[image.id]), follow=True, HTTP_ACCEPT_LANGUAGE="en")
-    assert "still using this picture" in response.content.decode()
-    assert Image.objects.filter(id=image.id).exists()
-    assert image.original_key in bucket_keys(f"images/{alice.pk}/")
-
-
 def test_the_delete_confirmation_is_on_the_page(alice_client, alice):
     image = image_row(alice)
     html = alice_client.get(reverse("image_detail", args=[image.id])).content.decode()
@@ -506,23 +469,6 @@ def test_bulk_ignores_other_users_pictures(alice_client, alice, bob):
     alice_client.post(reverse("gallery_bulk"), {"action": "delete", "confirm": "1", "image": [str(theirs.id)]})
     assert AlbumItem.objects.count() == 0
     assert Image.objects.filter(id=theirs.id).exists()
-
-
-def test_bulk_delete_asks_first_then_deletes(alice_client, alice, bucket_keys, django_capture_on_commit_callbacks):
-    doomed = [stored_image(alice), stored_image(alice)]
-    kept = stored_image(alice)
-    data = {"action": "delete", "image": [str(i.id) for i in doomed]}
-    confirm = alice_client.post(reverse("gallery_bulk"), data)
-    assert confirm.status_code == 200
-    assert 'data-testid="confirm-delete"' in confirm.content.decode()
-    assert Image.objects.filter(owner=alice).count() == 3
-    with django_capture_on_commit_callbacks(execute=True):
-        response = alice_client.post(reverse("gallery_bulk"), {**data, "confirm": "1"})
-    assert response.status_code == 302
-    assert list(Image.objects.filter(owner=alice)) == [kept]
-    remaining = set(bucket_keys(f"images/{alice.pk}/"))
-    assert {kept.original_key, kept.thumb_key, kept.preview_key} <= remaining
-    assert not {i.original_key for i in doomed} & remaining
 
 
 def test_bulk_without_a_selection_says_so(alice_client):

@@ -11,7 +11,7 @@ import requests
 from django.urls import reverse
 from PIL import Image as PILImage
 
-from gallery import albums, downloads, galleries, imaging, media
+from gallery import albums, downloads, imaging, media, trash
 from gallery.management.commands.check_invariants import find_problems
 from gallery.models import Image
 from tests.factories import stored_image
@@ -101,7 +101,8 @@ def test_deleting_a_picture_deletes_its_stored_png(
     image.refresh_from_db()
     assert image.download_key in bucket_keys(f"images/{alice.pk}/")
     with django_capture_on_commit_callbacks(execute=True):
-        result = galleries.delete_images(owner=alice, images=[image])
+        trash.trash_images(owner=alice, images=[image])
+        result = trash.empty_trash(owner=alice)
     assert image.download_key in result.keys
     assert not set(image.stored_keys()) & set(bucket_keys(f"images/{alice.pk}/"))
 

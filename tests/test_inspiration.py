@@ -12,7 +12,7 @@ import requests
 from django.core.management import call_command
 from django.urls import reverse
 
-from gallery import credits, galleries, ingest, inspiration, jobs
+from gallery import credits, galleries, ingest, inspiration, jobs, trash
 from gallery.models import AuditEntry, Image, InspirationEntry, Job, JobStatus, Tag
 from tests.factories import image_row
 from tests.helpers import DATA, callback_body
@@ -208,7 +208,8 @@ def test_deleting_a_featured_picture_removes_its_entry(staff, alice, django_capt
     curated.image = image
     curated.save()
     with django_capture_on_commit_callbacks(execute=True):
-        galleries.delete_images(owner=alice, images=[image])
+        trash.trash_images(owner=alice, images=[image])
+        trash.empty_trash(owner=alice)
     assert InspirationEntry.objects.filter(is_curated=False).count() == 0
     curated.refresh_from_db()
     assert curated.image is None

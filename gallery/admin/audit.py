@@ -1,4 +1,4 @@
-"""The audit trail in the admin, read-only."""
+"""The audit trail and the storage reconciliations in the admin, read-only."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from ..models import AuditEntry
+from ..models import AuditEntry, Reconciliation
 from .common import JobLinkMixin, ReadOnlyAdmin, pretty_json
 
 
@@ -33,3 +33,40 @@ class AuditEntryAdmin(JobLinkMixin, ReadOnlyAdmin):
     @admin.display(description=_("Data"))
     def data_json(self, obj: AuditEntry):
         return pretty_json(obj.data)
+
+
+@admin.register(Reconciliation)
+class ReconciliationAdmin(ReadOnlyAdmin):
+    """The runs of check_invariants' storage reconciliation, newest first: the top row is the last."""
+
+    list_display = (
+        "checked_at",
+        "ok",
+        "referenced",
+        "stored",
+        "in_grace",
+        "missing_count",
+        "unreferenced_count",
+    )
+    list_filter = ("ok",)
+    date_hierarchy = "checked_at"
+    fields = (
+        "checked_at",
+        "ok",
+        "referenced",
+        "stored",
+        "in_grace",
+        "missing_count",
+        "unreferenced_count",
+        "missing_json",
+        "unreferenced_json",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("Missing keys"))
+    def missing_json(self, obj: Reconciliation):
+        return pretty_json(obj.missing)
+
+    @admin.display(description=_("Unreferenced keys"))
+    def unreferenced_json(self, obj: Reconciliation):
+        return pretty_json(obj.unreferenced)

@@ -265,7 +265,7 @@ class ReportAdmin(ReadOnlyAdmin):
 @admin.register(Image)
 class ImageAdmin(JobLinkMixin, ReadOnlyAdmin):
     list_display = ("created_at", "picture", "owner", "kind", "short_prompt", "is_public", "is_hidden", "report_count")
-    list_filter = ("is_public", "is_hidden", "kind", "is_procedural")
+    list_filter = ("is_public", "is_hidden", ("trashed_at", admin.EmptyFieldListFilter), "kind", "is_procedural")
     search_fields = ("prompt", "owner__username")
     list_select_related = ("owner",)
     actions = ["hide", "unhide"]
@@ -284,6 +284,7 @@ class ImageAdmin(JobLinkMixin, ReadOnlyAdmin):
         "provider_duration",
         "is_public",
         "is_hidden",
+        "trashed_at",
         "created_at",
     )
     readonly_fields = fields

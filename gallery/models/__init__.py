@@ -15,12 +15,14 @@ from .credits import (  # noqa: F401
     SignupAttempt,
 )
 from .images import (  # noqa: F401
+    NOT_TRASHED,
     PUBLICLY_VISIBLE,
     STORED_KEY_FIELDS,
     Album,
     AlbumItem,
     Image,
     ImageQuerySet,
+    not_trashed,
     publicly_visible,
 )
 from .inspiration import (  # noqa: F401
@@ -43,3 +45,4 @@ from .moderation import (  # noqa: F401
     SensitiveCategory,
     SensitiveWord,
 )
+from .storage import Reconciliation  # noqa: F401

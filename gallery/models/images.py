@@ -12,10 +12,12 @@ from django.utils.translation import gettext_lazy as _
 from .. import kinds
 from .jobs import Job
 
-# The one rule for who may see a picture: its owner, and anybody while it is public and staff
-# have not hidden it. Written once, as field values, so the query and the check of a loaded
-# picture cannot drift apart.
-PUBLICLY_VISIBLE = {"is_public": True, "is_hidden": False}
+# The one rule for who may see a picture: nobody while it is in the trash (its owner sees it
+# on the trash page only); otherwise its owner, and anybody while it is public and staff have
+# not hidden it. Written once, as field values, so the query and the check of a loaded picture
+# cannot drift apart.
+NOT_TRASHED = {"trashed_at": None}
+PUBLICLY_VISIBLE = {"is_public": True, "is_hidden": False, **NOT_TRASHED}
 
 
 def publicly_visible(prefix: str = "") -> Q:
@@ -23,15 +25,24 @@ def publicly_visible(prefix: str = "") -> Q:
     return Q(**{prefix + field: value for field, value in PUBLICLY_VISIBLE.items()})
 
 
+def not_trashed(prefix: str = "") -> Q:
+    """Out of the trash, as a filter (album counts and covers reach it through "image__")."""
+    return Q(**{prefix + field: value for field, value in NOT_TRASHED.items()})
+
+
 class ImageQuerySet(models.QuerySet):
     def public(self) -> ImageQuerySet:
         return self.filter(publicly_visible())
 
     def visible_to(self, user) -> ImageQuerySet:
-        """What `user` may see: their own pictures and the public ones (anonymous: public only)."""
+        """What `user` may see: their own pictures and the public ones (anonymous: public only),
+        none of them in the trash."""
         if user is not None and user.is_authenticated:
-            return self.filter(publicly_visible() | Q(owner_id=user.pk))
+            return self.filter(not_trashed() & (publicly_visible() | Q(owner_id=user.pk)))
         return self.public()
+
+    def trashed(self) -> ImageQuerySet:
+        return self.filter(trashed_at__isnull=False)
 
 
 # The Image columns that name objects in storage.
@@ -78,6 +89,10 @@ class Image(models.Model):
     rating = models.PositiveSmallIntegerField(default=0, verbose_name=_("rating"))
     # Hidden by staff after a report: off the public and inspiration views, still the owner's.
     is_hidden = models.BooleanField(default=False, verbose_name=_("hidden by staff"))
+    # Deleted by its owner at this time: in the trash, seen by nobody outside the trash page,
+    # its album memberships and stored objects kept until it is restored or purged
+    # (gallery/trash.py). Indexed for the daily purge of the expired ones.
+    trashed_at = models.DateTimeField(null=True, blank=True, db_index=True, verbose_name=_("in the trash since"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = ImageQuerySet.as_manager()
@@ -108,6 +123,8 @@ class Image(models.Model):
 
     def is_visible_to(self, user) -> bool:
         """The same rule as `Image.objects.visible_to`, for a picture already loaded."""
+        if self.trashed_at is not None:
+            return False
         owns = user is not None and user.is_authenticated and self.owner_id == user.pk
         return owns or self.is_publicly_visible
 

@@ -133,6 +133,9 @@ class AuditAction(models.TextChoices):
     SENSITIVE_WORD_DELETED = "sensitive_word.deleted", _("Sensitive word deleted")
     SENSITIVE_WORDS_IMPORTED = "sensitive_words.imported", _("Sensitive words imported")
     SENSITIVE_CATEGORY_CHANGED = "sensitive_category.changed", _("Sensitive-word category changed")
+    IMAGES_TRASHED = "images.trashed", _("Pictures moved to the trash")
+    IMAGES_RESTORED = "images.restored", _("Pictures restored from the trash")
+    IMAGES_PURGED = "images.purged", _("Pictures deleted for good")
 
 
 class AuditEntry(models.Model):

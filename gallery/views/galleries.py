@@ -25,11 +25,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import albums, display, downloads, galleries, inspiration, kinds, media, pagination, reuse, search
+from .. import albums, display, downloads, galleries, inspiration, kinds, media, pagination, reuse, search, trash
 from ..access import get_own_image, get_visible_image
 from ..forms import SR_MODEL_NAMES, GallerySearchForm
 from ..models import Image, JobKind, Tag
 from .navigation import safe_next
+from .trash import trashed_message
 
 MEDIA_VARIANTS = {"thumb": "thumb_key", "preview": "preview_key", "original": "original_key"}
 
@@ -134,6 +135,7 @@ def image_detail(request: HttpRequest, image_id: UUID) -> HttpResponse:
         context.update(
             albums=albums.albums_of(request.user),
             image_albums=image.albums.order_by("name"),
+            trash_retention_days=trash.retention().days,
         )
     if request.user.is_staff:
         context.update(featured=inspiration.featured_entry(image), tags=Tag.objects.order_by("slug"))
@@ -265,13 +267,9 @@ def image_visibility(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def image_delete(request: HttpRequest, image_id: UUID) -> HttpResponse:
+    """Move the picture to the trash; the message offers to undo it."""
     image = get_own_image(request, image_id)
-    try:
-        galleries.delete_image(image=image)
-    except galleries.ImageInUse as exc:
-        messages.error(request, str(exc))
-        return redirect(image_url(image))
-    messages.success(request, _("The picture was deleted."))
+    trashed_message(request, trash.trash_images(owner=request.user, images=[image]))
     return redirect(safe_next(request, reverse("gallery")))
 
 
@@ -282,7 +280,7 @@ def image_delete(request: HttpRequest, image_id: UUID) -> HttpResponse:
 @require_POST
 def gallery_bulk(request: HttpRequest) -> HttpResponse:
     """The selection bar: image=<id>... with action=album (album=<id>) | remove (album=<id>) |
-    compare (exactly two) | zip | delete (asks for confirmation first; confirm=1 deletes)."""
+    compare (exactly two) | zip | delete (to the trash, with an undo in the message)."""
     back = safe_next(request, reverse("gallery"))
     images = galleries.own_images(owner=request.user, ids=request.POST.getlist("image"))
     action = request.POST.get("action", "")
@@ -320,24 +318,7 @@ def gallery_bulk(request: HttpRequest) -> HttpResponse:
             )
         return redirect(back)
     if action == "delete":
-        if request.POST.get("confirm") != "1":
-            return render(request, "gallery/confirm_delete.html", {"images": images, "next_url": back})
-        result = galleries.delete_images(owner=request.user, images=images)
-        messages.success(
-            request,
-            ngettext("Deleted %(count)d picture.", "Deleted %(count)d pictures.", result.deleted)
-            % {"count": result.deleted},
-        )
-        if result.kept_in_use:
-            messages.warning(
-                request,
-                ngettext(
-                    "%(count)d picture was kept because a running job still uses it.",
-                    "%(count)d pictures were kept because running jobs still use them.",
-                    result.kept_in_use,
-                )
-                % {"count": result.kept_in_use},
-            )
+        trashed_message(request, trash.trash_images(owner=request.user, images=images))
         return redirect(back)
     messages.error(request, _("Unknown action."))
     return redirect(back)

@@ -114,7 +114,7 @@ def job_detail(request: HttpRequest, job_id: UUID) -> HttpResponse:
     job = get_job_for_user(request, job_id)
     context = {
         "job": job,
-        "image": getattr(job, "image", None),
+        "image": image if (image := getattr(job, "image", None)) and image.is_visible_to(request.user) else None,
         "poll_ms": 1000,
         "retryable_statuses": jobs.RETRYABLE_STATUSES,
     }

@@ -1,7 +1,9 @@
 """Check the money and image invariants; prints JSON, exits 1 if any is broken.
 
 Every image accounted for, the ledger balanced, no negative balance, no duplicate image,
-every refunded ending refunded exactly once. Operators run it after an incident; the
+every refunded ending refunded exactly once; and the database reconciled with the bucket
+(gallery/housekeeping.py `reconcile`: every key a picture names exists, every object is named
+or within STORAGE_ORPHAN_GRACE_HOURS), the result recorded for the admin. Operators run it after an incident; the
 fault-matrix tests run it after every scenario.
 """
 
@@ -12,9 +14,9 @@ import json
 from django.core.management.base import BaseCommand
 from django.db.models import Count, Q, Sum
 
-from gallery import media
+from gallery import housekeeping
 from gallery.jobs import REFUNDED_STATUSES
-from gallery.models import STORED_KEY_FIELDS, CreditAccount, CreditTransaction, Image, Job, JobStatus
+from gallery.models import CreditAccount, CreditTransaction, Image, Job, JobStatus
 
 
 def find_problems(*, check_storage: bool = True) -> tuple[list[str], dict]:
@@ -43,17 +45,24 @@ def find_problems(*, check_storage: bool = True) -> tuple[list[str], dict]:
             problems.append(f"job {job.id}: succeeded without an image")
         if job.status in (JobStatus.FAILED, JobStatus.UNSAFE) and Image.objects.filter(job_id=job.id).exists():
             problems.append(f"job {job.id}: {job.status} but has an image")
+    reconciliation = None
     if check_storage:
-        for image in Image.objects.only("id", *STORED_KEY_FIELDS):
-            for key in image.stored_keys():
-                if not media.exists(key):
-                    problems.append(f"image {image.id}: {key} missing from storage")
+        report = housekeeping.reconcile()
+        reconciliation = report.record
+        problems += [f"image {image_id}: {key} missing from storage" for key, image_id in report.missing.items()]
+        problems += [f"object {key}: referenced by nothing, older than the grace period" for key in report.unreferenced]
     counts = {
         "jobs": dict(Job.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")),
         "images": Image.objects.count(),
         "debited": -(CreditTransaction.objects.filter(kind="debit").aggregate(t=Sum("amount"))["t"] or 0),
         "refunded": CreditTransaction.objects.filter(kind="refund").aggregate(t=Sum("amount"))["t"] or 0,
     }
+    if reconciliation is not None:
+        counts["storage"] = {
+            "referenced": reconciliation.referenced,
+            "stored": reconciliation.stored,
+            "in_grace": reconciliation.in_grace,
+        }
     return problems, counts
 
 
@@ -61,7 +70,7 @@ class Command(BaseCommand):
     help = "Check ledger, balance and image invariants; exit status 1 if any is broken."
 
     def add_arguments(self, parser):
-        parser.add_argument("--no-storage", action="store_true", help="skip checking objects exist in storage")
+        parser.add_argument("--no-storage", action="store_true", help="skip reconciling the database with storage")
 
     def handle(self, *args, no_storage: bool, **options):
         problems, counts = find_problems(check_storage=not no_storage)

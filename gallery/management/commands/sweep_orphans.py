@@ -12,9 +12,10 @@ class Command(BaseCommand):
     help = "Delete objects under images/ and sources/ that nothing refers to, once they are old enough."
 
     def add_arguments(self, parser):
-        parser.add_argument("--older-than-hours", type=float, default=24.0)
+        parser.add_argument("--older-than-hours", type=float, default=None, help="default: STORAGE_ORPHAN_GRACE_HOURS")
         parser.add_argument("--dry-run", action="store_true", help="list what would be deleted")
 
-    def handle(self, *args, older_than_hours: float, dry_run: bool, **options):
-        report = sweep_orphans(older_than=timedelta(hours=older_than_hours), dry_run=dry_run)
+    def handle(self, *args, older_than_hours: float | None, dry_run: bool, **options):
+        older_than = None if older_than_hours is None else timedelta(hours=older_than_hours)
+        report = sweep_orphans(older_than=older_than, dry_run=dry_run)
         self.stdout.write(json.dumps({"scanned": report.scanned, "deleted": report.deleted, "dry_run": dry_run}))

@@ -131,8 +131,8 @@ def test_favourite_and_delete_from_a_card_come_back_to_the_studio(alice_client, 
     image.refresh_from_db()
     assert image.is_favourite
     response = alice_client.post(reverse("image_delete", args=[image.id]), {"next": studio})
-    assert response["Location"] == studio and not Image.objects.filter(id=image.id).exists()
-    assert "The picture was deleted." in _studio(alice_client)
+    assert response["Location"] == studio and Image.objects.trashed().filter(id=image.id).exists()
+    assert "The picture was deleted." in _studio(alice_client)  # it is in the trash: gone from the studio
 
 
 def test_cancel_from_a_card_refunds_and_comes_back_to_the_studio(alice_client, alice):

@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from gallery import albums, galleries, pagination, search
+from gallery import albums, pagination, search, trash
 from gallery.models import Image
 from tests.factories import image_row, stored_image
 
@@ -322,7 +322,8 @@ def test_deleting_a_parent_never_deletes_its_children(alice, bucket_keys, django
     child = stored_image(alice, kind="upscale", source_image=parent)
     grandchild = stored_image(alice, kind="upscale", source_image=child)
     with django_capture_on_commit_callbacks(execute=True):
-        result = galleries.delete_images(owner=alice, images=[parent])
+        trash.trash_images(owner=alice, images=[parent])
+        result = trash.empty_trash(owner=alice)
     assert result.deleted == 1
     child.refresh_from_db()
     grandchild.refresh_from_db()

@@ -132,7 +132,9 @@ def test_favourite_and_delete_from_a_card_come_back_to_the_studio(alice_client, 
     assert image.is_favourite
     response = alice_client.post(reverse("image_delete", args=[image.id]), {"next": studio})
     assert response["Location"] == studio and Image.objects.trashed().filter(id=image.id).exists()
-    assert "The picture was deleted." in _studio(alice_client)  # it is in the trash: gone from the studio
+    page = _studio(alice_client)  # it is in the trash: gone from the studio, with an undo
+    assert "Moved 1 picture to the trash." in page and 'data-testid="undo"' in page
+    assert 'data-testid="result-picture"' not in page
 
 
 def test_cancel_from_a_card_refunds_and_comes_back_to_the_studio(alice_client, alice):

@@ -18,8 +18,8 @@ What each object becomes:
 - the original: the label spliced in (labels.embed: PNG and JPEG pixels untouched), and with
   C2PA configured a signed manifest, as ingest does;
 - the WebP thumbnail and preview: the same picture with the label;
-- a stored download PNG: made again from the original (downloads.original_png), so it also gets
-  the visible mark.
+- a stored download PNG: made again from the original (downloads.original_png; from itself if the
+  original is gone), so it also gets the visible mark.
 A picture whose original a running job still reads (the provider may not have fetched it yet) is
 left for a later run, as deletion leaves it.
 """
@@ -209,8 +209,10 @@ def _labelled_objects(
         extension = key.rsplit(".", 1)[-1] if "." in key.rsplit("/", 1)[-1] else "bin"
         try:
             if name == "download_key":
-                original = unlabelled.get("original_key") or _read(image.original_key)
-                written[name] = (downloads.original_png(image=image, original=original), "png")
+                written[name] = (
+                    downloads.original_png(image=image, original=_source_of_download(image, unlabelled)),
+                    "png",
+                )
                 continue
             image_format = labels.file_format(data)
             if image_format is None:
@@ -219,15 +221,23 @@ def _labelled_objects(
             if name == "original_key" and provenance.enabled():
                 generator, title = image.made_by or "AI", f"{image.id}.{extension}"
                 labelled = provenance.sign(labelled, image_format=image_format, generator=generator, title=title)
-        except FileNotFoundError:  # a download PNG whose original is gone
-            unreadable.append(key)
-            continue
         except (ValueError, OSError) as exc:
             logger.warning("relabel: %s of %s could not be labelled: %s", key, image.id, exc)
             unreadable.append(key)
             continue
         written[name] = (labelled, extension)
     return written, unreadable
+
+
+def _source_of_download(image: Image, unlabelled: dict[str, bytes]) -> bytes:
+    """What the download PNG is made again from: the original, or, if that is gone, the old
+    download PNG itself (the same pixels: it may be the last full-size copy, so it is kept)."""
+    if "original_key" in unlabelled:
+        return unlabelled["original_key"]
+    try:
+        return _read(image.original_key)
+    except FileNotFoundError:
+        return unlabelled["download_key"]
 
 
 def _upload(image: Image, written: dict[str, tuple[bytes, str]]) -> dict[str, str]:

@@ -267,3 +267,23 @@ def test_the_image_page_says_what_the_files_really_carry(
     assert "画廊 AIGC" in label_on_page() and str(old.id) in label_on_page()
     with storage_down():
         assert ("could not be read" if language == "en" else "暂时无法读取") in label_on_page()
+
+
+def test_a_picture_with_a_lost_original_is_reported_and_its_last_copies_labelled(
+    alice, alice_client, capsys, django_capture_on_commit_callbacks
+):
+    """The stored download PNG may be the last full-size copy: it is made again from itself."""
+    old = unlabelled_image(alice)
+    media.delete([old.original_key])
+    before = PILImage.open(io.BytesIO(media.read(old.download_key))).convert("RGB")
+    with django_capture_on_commit_callbacks(execute=True):
+        out = relabel(capsys)
+    assert f"relabelled {old.id}: preview, thumbnail, download PNG" in out
+    assert f"missing object {old.original_key} of {old.id}" in out
+    keys = keys_of(old)
+    assert labels.read_label(media.read(keys["thumb_key"])) == _expected(old)
+    download = body_of(alice_client.get(reverse("image_download", args=[old.id])))
+    assert labels.read_label(download) == _expected(old)
+    pixels = PILImage.open(io.BytesIO(download)).convert("RGB")
+    assert corner_pixels(pixels, "bottom-right", 20) != corner_pixels(before, "bottom-right", 20)  # the mark
+    assert corner_pixels(pixels, "top-left", 20) == corner_pixels(before, "top-left", 20)

@@ -50,7 +50,8 @@ class Command(BaseCommand):
 
         report = relabel.relabel_all(dry_run=dry_run, limit=limit, after=after, progress=progress)
         self.stdout.write(
-            f"{report.scanned} of {total} pictures checked: {report.relabelled} {verb} ({report.objects} objects), "
+            f"{report.scanned} of {total} pictures checked: "
+            f"{report.relabelled} {'to relabel' if dry_run else 'relabelled'} ({report.objects} objects), "
             f"{report.labelled} already labelled, {report.left} left for a later run, "
             f"{len(report.missing)} objects missing, {len(report.unreadable)} could not be labelled"
             + (" (dry run: nothing was written)" if dry_run else "")

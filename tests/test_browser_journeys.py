@@ -461,3 +461,103 @@ def test_journey_5_staff_refund_by_hand_and_read_the_usage_report(new_page, stac
     flat = unquote(content)
     assert "refund" in flat.lower() or any("refund" in cell.lower() for cell in rows[0])
     assert stack.invariants()["ok"]
+
+
+def _occupy_the_workers(stack, username: str) -> list[str]:
+    """Another user's three jobs that hold the stack's three workers for 20 s (the engine sleeps
+    before calling back, in a worker), so the next jobs wait in our queue long enough to be seen
+    waiting and to be cancelled."""
+    stack.create_user(username, PASSWORD, credits_amount=20)
+    http = stack.session(username, PASSWORD)
+    urls = [stack.submit(http, f"a slow lighthouse {n} [[late:20]]") for n in range(3)]
+    ids = [stack.job_id(url) for url in urls]
+    for job_id in ids:
+        stack.wait_for_status(job_id, {"submitted"}, timeout=30)
+    return ids
+
+
+STUDIO_WORDS = {
+    "en": {"batch": "Batch of 4 pictures", "cost": "4 pictures cost 8 credits", "queue": "in our queue"},
+    "zh-hans": {"batch": "一批 4 张", "cost": "4 张图片共需 8 积分", "queue": "在我们的队列中排第"},
+}
+
+
+@pytest.mark.parametrize(
+    ("device", "width", "locale", "language"), [("desktop", 1366, "en-US", "en"), ("phone", 390, "zh-CN", "zh-hans")]
+)
+def test_journey_6_a_batch_of_four_from_the_studio(new_page, stack, device, width, locale, language):
+    """From the studio: a shape and a style preset, four pictures at once; the four cards appear
+    without the page being left, wait in the queue (the service is busy with someone else's
+    work), one is cancelled and refunded, the other three turn into pictures; the gallery shows
+    them as one batch, and "run again with changes" brings the batch back into the form."""
+    shot = Shots(f"6-studio-batch-{device}-{language}")
+    words = STUDIO_WORDS[language]
+    username = f"journey6{device}"
+    stack.create_user(username, PASSWORD, credits_amount=50)
+    page = new_page(locale=locale, width=width)
+    _log_in(page, username)
+    if device == "phone":
+        page.click("[data-testid=menu-button]")
+    page.click("[data-testid=nav-studio]")
+    page.wait_for_url(re.compile(r"/studio/$"))
+    assert page.locator("html").get_attribute("lang") == language
+    shot(page, "studio")
+
+    page.click("[data-testid='aspect-16:9']")
+    page.fill("textarea[name=prompt]", "湖边的小屋 a cabin by the lake")
+    page.click("[data-testid=style-3]")  # watercolour
+    prompt = page.input_value("textarea[name=prompt]")
+    assert prompt.startswith("湖边的小屋 a cabin by the lake, ") and len(prompt) > 30
+    page.check("input[name=count][value='4']")
+    assert page.locator("[data-cost-for='4']").is_visible() and not page.locator("[data-cost-for='1']").is_visible()
+    assert words["cost"] in page.locator("[data-testid=job-cost]").inner_text()
+    shot(page, "batch-of-four-with-presets")
+
+    _occupy_the_workers(stack, f"journey6busy{device}")
+    page.evaluate("window.__sameDocument = true")
+    page.click("[data-testid=submit-job]")
+    group = page.locator("#studio-results [data-testid=result-group]").first
+    group.locator("[data-testid=result-card]").nth(3).wait_for()
+    assert group.locator("[data-testid=result-card]").count() == 4
+    assert words["batch"] in group.inner_text()
+    assert page.url.endswith("/studio/") and page.evaluate("window.__sameDocument") is True
+    assert _balance(page) == 42  # four charges of 2, the header follows
+    assert group.locator("[data-status=queued]").count() == 4
+    assert words["queue"] in group.inner_text()  # the honest wait: their place in our queue
+    shot(page, "four-cards-waiting")
+
+    # One of them is not wanted after all: cancelled while it waits, refunded.
+    page.locator("[data-testid=card-cancel]").last.click()
+    page.wait_for_load_state()
+    group = page.locator("#studio-results [data-testid=result-group]").first
+    assert group.locator("[data-status=cancelled]").count() == 1
+    assert _balance(page) == 44
+    shot(page, "one-cancelled")
+
+    page.evaluate("window.__sameDocument = true")
+    group = page.locator("#studio-results [data-testid=result-group]").first
+    group.locator("[data-testid=result-picture]").nth(2).wait_for(timeout=120_000)
+    group.locator(":scope:not([hx-get])").wait_for()  # every card ended: the group stopped asking
+    assert page.evaluate("window.__sameDocument") is True, "the studio reloaded instead of updating live"
+    assert group.locator("[data-status=succeeded]").count() == 3
+    assert group.locator("[data-status=cancelled]").count() == 1
+    assert group.inner_text().count("768×448") == 3  # the shape preset's size
+    assert group.locator("[data-testid=card-use-again]").count() == 3
+    assert group.locator("[data-testid=card-from-upscale]").count() == 3
+    assert group.get_attribute("hx-get") is None  # finished: it stopped asking
+    shot(page, "three-pictures")
+
+    page.goto("/gallery/")
+    run = page.locator("[data-testid=batch-run]")
+    assert run.count() == 1 and run.locator("[data-testid=image-card]").count() == 3
+    assert words["batch"].replace("4", "3") in run.inner_text()
+    shot(page, "gallery-batch")
+
+    page.goto("/studio/")
+    page.click("[data-testid=run-again]")
+    page.wait_for_url(re.compile(r"/studio/txt2img/\?"))
+    assert page.input_value("textarea[name=prompt]") == prompt
+    assert page.is_checked("input[name=count][value='4']")
+    assert (page.input_value("select[name=width]"), page.input_value("select[name=height]")) == ("768", "448")
+    shot(page, "run-again-with-changes")
+    assert stack.invariants()["ok"]

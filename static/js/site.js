@@ -41,9 +41,10 @@ document.addEventListener("submit", (event) => {
 
 // The creation form's presets: a shape chip fills width and height, a style chip adds its words
 // to the prompt (once), where the user sees and can edit them.
-document.addEventListener("DOMContentLoaded", () => {
-  document.querySelectorAll("[data-presets]").forEach((box) => { box.hidden = false; });
-});
+function showPresets() { document.querySelectorAll("[data-presets]").forEach((box) => { box.hidden = false; }); }
+document.addEventListener("DOMContentLoaded", showPresets);
+// The studio's form comes back from each submission (htmx): its chips are shown again.
+document.addEventListener("htmx:afterSettle", showPresets);
 document.addEventListener("click", (event) => {
   const chip = event.target.closest("[data-size], [data-append]");
   if (!chip) return;

@@ -342,7 +342,9 @@ class GallerySearchForm(forms.Form):
     model = forms.ChoiceField(label=_("Model"), required=False, choices=[("", ""), *MODEL_CHOICES])
     originals = FlagField(label=_("Originals only"), required=False)
     sort = forms.ChoiceField(
-        label=_("Sort"), required=False, choices=[("newest", _("Newest first")), ("oldest", _("Oldest first"))]
+        label=_("Sort"),
+        required=False,
+        choices=[("newest", _("Newest first")), ("oldest", _("Oldest first")), ("rating", _("Best rated first"))],
     )
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -384,3 +386,23 @@ class GallerySearchForm(forms.Form):
             originals=bool(data.get("originals")),
             sort=data.get("sort") or "newest",
         )
+
+
+class TriageActionForm(forms.Form):
+    """One triage action on a picture: rate (value 0-5), keep or favourite (toggles), discard
+    (to the trash), or set (the undo of an earlier action: the rating, triage and favourite it
+    changed, and restore=1 when it was a discard)."""
+
+    ACTIONS = ("rate", "keep", "favourite", "discard", "set")
+
+    action = forms.ChoiceField(choices=[(name, name) for name in ACTIONS])
+    value = forms.IntegerField(min_value=0, max_value=5, required=False)
+    triage = forms.ChoiceField(choices=[("", ""), ("keep", "keep")], required=False)
+    favourite = forms.TypedChoiceField(choices=[("0", "0"), ("1", "1")], coerce=int, required=False, empty_value=None)
+    restore = forms.BooleanField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("action") == "rate" and data.get("value") is None:
+            raise forms.ValidationError(_("A rating is 0 to 5."))
+        return data

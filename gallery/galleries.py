@@ -24,7 +24,7 @@ from .models import Image, InspirationEntry, JobKind
 # A zip or a bulk action takes at most this many pictures at once.
 BULK_LIMIT = 200
 
-SORTS = ("newest", "oldest")
+SORTS = ("newest", "oldest", "rating")
 RATINGS = range(1, 6)
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""Keyset (cursor) pagination of pictures over (created_at, id).
+"""Keyset (cursor) pagination of pictures over (created_at, id), or (rating, created_at, id)
+for "best rated first".
 
 A page is "the next N rows after this one" in index order, so page 500 costs what page 1 costs
 (no OFFSET) and a picture that arrives while someone pages through older ones neither repeats a
@@ -27,31 +28,41 @@ class Cursor:
 
     created_at: datetime
     id: UUID
+    # Only in "best rated first" order: the rating comes first ("<rating>r" before the rest).
+    rating: int | None = None
 
     @classmethod
-    def of(cls, image: Image) -> Cursor:
-        return cls(created_at=image.created_at, id=image.id)
+    def of(cls, image: Image, *, by_rating: bool = False) -> Cursor:
+        return cls(created_at=image.created_at, id=image.id, rating=image.rating if by_rating else None)
 
     def encode(self) -> str:
         moment = self.created_at.astimezone(UTC)
         epoch = datetime(1970, 1, 1, tzinfo=UTC)
         delta = moment - epoch
         micros = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-        return f"{micros}-{self.id.hex}"
+        prefix = f"{self.rating}r" if self.rating is not None else ""
+        return f"{prefix}{micros}-{self.id.hex}"
 
     @classmethod
-    def decode(cls, text: str | None) -> Cursor | None:
-        """The cursor in `text`, or None when it is missing or malformed (then: the first page)."""
+    def decode(cls, text: str | None, *, by_rating: bool = False) -> Cursor | None:
+        """The cursor in `text`, or None when it is missing, malformed or of the other order
+        (then: the first page)."""
         if not text:
             return None
-        micros, _sep, hex_id = text.partition("-")
+        stars, has_rating, rest = text.partition("r")
+        if bool(has_rating) != by_rating:
+            return None
+        micros, _sep, hex_id = (rest if has_rating else text).partition("-")
         try:
+            rating = int(stars) if has_rating else None
             number = int(micros)
             ident = UUID(hex=hex_id)
             moment = datetime.fromtimestamp(number // 1_000_000, tz=UTC).replace(microsecond=number % 1_000_000)
         except (ValueError, OverflowError, OSError):
             return None
-        return cls(created_at=moment, id=ident)
+        if rating is not None and not 0 <= rating <= 5:
+            return None
+        return cls(created_at=moment, id=ident, rating=rating)
 
 
 @dataclass
@@ -77,10 +88,16 @@ class Page:
 
 
 def _after(cursor: Cursor, *, descending: bool) -> Q:
-    """Rows strictly beyond the cursor in the given direction (ties on created_at broken by id)."""
+    """Rows strictly beyond the cursor in the given direction (ties on created_at broken by id,
+    and in rating order ties on the rating broken by both)."""
     if descending:
-        return Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, id__lt=cursor.id)
-    return Q(created_at__gt=cursor.created_at) | Q(created_at=cursor.created_at, id__gt=cursor.id)
+        beyond = Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, id__lt=cursor.id)
+    else:
+        beyond = Q(created_at__gt=cursor.created_at) | Q(created_at=cursor.created_at, id__gt=cursor.id)
+    if cursor.rating is None:
+        return beyond
+    further = Q(rating__lt=cursor.rating) if descending else Q(rating__gt=cursor.rating)
+    return further | (Q(rating=cursor.rating) & beyond)
 
 
 def paginate(
@@ -96,12 +113,19 @@ def paginate(
     first page. Each query reads at most limit+1 rows through the (owner|is_public, created_at,
     id) indexes, however deep the page."""
     limit = limit or PAGE_SIZE
+    by_rating = sort == "rating"
     descending = sort != "oldest"
-    sort = "newest" if descending else "oldest"
+    sort = "rating" if by_rating else "newest" if descending else "oldest"
     order = ["-created_at", "-id"] if descending else ["created_at", "id"]
     reverse_order = ["created_at", "id"] if descending else ["-created_at", "-id"]
-    after_cursor = Cursor.decode(after)
-    before_cursor = None if after_cursor else Cursor.decode(before)
+    if by_rating:
+        order, reverse_order = ["-rating", *order], ["rating", *reverse_order]
+
+    def cursor(image: Image) -> str:
+        return Cursor.of(image, by_rating=by_rating).encode()
+
+    after_cursor = Cursor.decode(after, by_rating=by_rating)
+    before_cursor = None if after_cursor else Cursor.decode(before, by_rating=by_rating)
 
     if before_cursor is not None:
         # Walk backwards from the cursor, then turn the rows round into display order.
@@ -115,8 +139,8 @@ def paginate(
         return Page(
             images=images,
             sort=sort,
-            previous_cursor=Cursor.of(images[0]).encode() if has_more_before else None,
-            next_cursor=Cursor.of(images[-1]).encode(),
+            previous_cursor=cursor(images[0]) if has_more_before else None,
+            next_cursor=cursor(images[-1]),
         )
 
     base = queryset.filter(_after(after_cursor, descending=descending)) if after_cursor else queryset
@@ -124,9 +148,9 @@ def paginate(
     images = rows[:limit]
     page = Page(images=images, sort=sort)
     if len(rows) > limit:
-        page.next_cursor = Cursor.of(images[-1]).encode()
+        page.next_cursor = cursor(images[-1])
     if after_cursor is not None and images:
         # Something precedes this page unless every earlier row was deleted meanwhile.
-        if queryset.filter(_after(Cursor.of(images[0]), descending=not descending)).exists():
-            page.previous_cursor = Cursor.of(images[0]).encode()
+        if queryset.filter(_after(Cursor.of(images[0], by_rating=by_rating), descending=not descending)).exists():
+            page.previous_cursor = cursor(images[0])
     return page

@@ -25,11 +25,11 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Case, F, QuerySet, Value, When
 from django.utils import timezone
 
 from . import audit, media
-from .models import ACTIVE_STATUSES, AuditAction, Image, InspirationEntry, Job
+from .models import ACTIVE_STATUSES, AuditAction, Image, InspirationEntry, Job, Triage
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,10 @@ def restore_images(*, owner: AbstractBaseUser, images: Iterable[Image | UUID | s
             Image.objects.select_for_update().trashed().filter(owner=owner, id__in=ids).values_list("id", flat=True)
         )
         if restored:
-            Image.objects.filter(id__in=restored).update(trashed_at=None)
+            # A picture discarded in triage comes back undecided (the database allows "discarded"
+            # only in the trash); one trashed from the gallery keeps its triage.
+            undecided = Case(When(triage=Triage.DISCARD, then=Value(Triage.UNDECIDED)), default=F("triage"))
+            Image.objects.filter(id__in=restored).update(trashed_at=None, triage=undecided)
             audit.record(owner, AuditAction.IMAGES_RESTORED, owner, images=restored, count=len(restored))
     return restored
 

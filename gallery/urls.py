@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import albums, compare, credits, galleries, inspiration, moderation, reports, trash
+from .views import albums, compare, credits, galleries, inspiration, moderation, reports, trash, triage
 
 urlpatterns = [
     # personal gallery (login required) and the public explore page
@@ -21,6 +21,9 @@ urlpatterns = [
     path("compare/", compare.compare_pictures, name="compare"),
     path("gallery/download.zip", galleries.gallery_zip, name="gallery_zip"),
     # the trash: deleted pictures, restorable for TRASH_RETENTION_DAYS
+    path("gallery/triage/", triage.triage_page, name="triage"),
+    path("gallery/triage/<uuid:image_id>/", triage.triage_act, name="triage_act"),
+    path("gallery/triage/<uuid:image_id>/state/", triage.triage_state, name="triage_state"),
     path("gallery/trash/", trash.trash_page, name="trash"),
     path("gallery/trash/restore/", trash.trash_restore, name="trash_restore"),
     path("gallery/trash/undo/", trash.trash_undo, name="trash_undo"),

@@ -22,6 +22,7 @@ from .images import (  # noqa: F401
     AlbumItem,
     Image,
     ImageQuerySet,
+    Triage,
     not_trashed,
     publicly_visible,
 )

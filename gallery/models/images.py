@@ -30,6 +30,15 @@ def not_trashed(prefix: str = "") -> Q:
     return Q(**{prefix + field: value for field, value in NOT_TRASHED.items()})
 
 
+class Triage(models.TextChoices):
+    """Where the owner's triage left a picture: not looked at yet, kept, or discarded (to the
+    trash: a discarded picture is always in the trash, a database check says so)."""
+
+    UNDECIDED = "", _("not triaged")
+    KEEP = "keep", _("kept")
+    DISCARD = "discard", _("discarded")
+
+
 class ImageQuerySet(models.QuerySet):
     def public(self) -> ImageQuerySet:
         return self.filter(publicly_visible())
@@ -89,6 +98,7 @@ class Image(models.Model):
     rating = models.PositiveSmallIntegerField(default=0, verbose_name=_("rating"))
     # Hidden by staff after a report: off the public and inspiration views, still the owner's.
     is_hidden = models.BooleanField(default=False, verbose_name=_("hidden by staff"))
+    triage = models.CharField(max_length=8, blank=True, default="", choices=Triage.choices, verbose_name=_("triage"))
     # Deleted by its owner at this time: in the trash, seen by nobody outside the trash page,
     # its album memberships and stored objects kept until it is restored or purged
     # (gallery/trash.py). Indexed for the daily purge of the expired ones.
@@ -102,10 +112,19 @@ class Image(models.Model):
         indexes = [
             # the personal gallery's keyset pagination: (owner, created_at, id)
             models.Index(fields=["owner", "-created_at", "-id"], name="image_owner_keyset"),
+            # the gallery's "best rated first"
+            models.Index(fields=["owner", "-rating", "-created_at", "-id"], name="image_owner_rating_keyset"),
             # the explore page
             models.Index(fields=["is_public", "-created_at", "-id"], name="image_public_keyset"),
         ]
-        constraints = [models.CheckConstraint(condition=Q(rating__lte=5), name="image_rating_0_to_5")]
+        constraints = [
+            models.CheckConstraint(condition=Q(rating__lte=5), name="image_rating_0_to_5"),
+            models.CheckConstraint(condition=Q(triage__in=Triage.values), name="image_triage_known"),
+            # Discarding in triage is moving to the trash: never one without the other.
+            models.CheckConstraint(
+                condition=~Q(triage=Triage.DISCARD) | Q(trashed_at__isnull=False), name="image_discarded_in_trash"
+            ),
+        ]
         verbose_name = _("picture")
         verbose_name_plural = _("pictures")
 

@@ -334,3 +334,11 @@ def test_deleting_a_parent_never_deletes_its_children(alice, bucket_keys, django
     other = Client()
     other.force_login(alice)
     assert other.get(reverse("image_detail", args=[child.id])).status_code == 200
+
+
+def test_a_picture_whose_source_is_in_the_trash_shows_as_an_original(alice_client, alice):
+    parent = image_row(alice, prompt="fox")
+    child = image_row(alice, prompt="fox", kind="upscale", source_image=parent)
+    trash.trash_images(owner=alice, images=[parent])
+    assert set(ids_on(alice_client.get(reverse("gallery"), {"originals": "1"}))) == {str(child.id)}
+    assert found(alice_client, q="fox") == {str(child.id)}  # the trashed one is not searched

@@ -11,7 +11,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -342,3 +342,20 @@ def test_a_picture_whose_source_is_in_the_trash_shows_as_an_original(alice_clien
     trash.trash_images(owner=alice, images=[parent])
     assert set(ids_on(alice_client.get(reverse("gallery"), {"originals": "1"}))) == {str(child.id)}
     assert found(alice_client, q="fox") == {str(child.id)}  # the trashed one is not searched
+
+
+def test_a_long_word_can_be_found_through_the_index(alice):
+    """The index matches the expression the search writes: on PostgreSQL the planner can answer
+    Django's UPPER(prompt::text) LIKE with the trigram index (forced here: with a handful of rows
+    it would rightly read the table), on SQLite the query goes through the FTS5 table."""
+    image_row(alice, prompt="一座白色城堡在云海之上")
+    words = search.Criteria(words=("白色城堡",))
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            plan = Image.objects.filter(prompt__icontains="白色城堡").explain()
+        assert "image_prompt_trgm" in plan
+    else:
+        plan = search.images(alice, words).explain()
+        assert "VIRTUAL TABLE" in plan
+    assert search.images(alice, words).count() == 1

@@ -37,7 +37,6 @@ from django.utils import timezone
 from .galleries import search_text
 from .models import Album, Image
 
-SORTS = ("newest", "oldest", "rating")
 MAX_WORDS = 8
 TRIGRAM = 3
 # At most this many sizes are offered (the most common ones, and the chosen one).

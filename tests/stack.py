@@ -278,6 +278,32 @@ class Stack:
             amount=credits_amount,
         )
 
+    def seed_pictures(self, username: str, prompts: list[str]) -> list[str]:
+        """Real pictures (PNG original and WebP thumbnail and preview in the stack's S3) in the
+        user's gallery, made as tests.factories.stored_image makes them, the first prompt the
+        newest; their ids."""
+        return self._query(
+            "from datetime import timedelta\n"
+            "from django.contrib.auth import get_user_model\n"
+            "from django.utils import timezone\n"
+            "from tests.factories import stored_image\n"
+            "owner = get_user_model().objects.get(username=args['username'])\n"
+            "now = timezone.now()\n"
+            "result = [str(stored_image(owner, prompt=text, size=(384, 288), colour=(40 + 20 * n, 120, 200 - 15 * n), "
+            "created_at=now - timedelta(minutes=n)).id) for n, text in enumerate(args['prompts'])]",
+            username=username,
+            prompts=prompts,
+        )
+
+    def pictures_of(self, username: str) -> dict[str, dict]:
+        """The user's pictures as stored: id -> rating, triage, favourite, whether in the trash."""
+        return self._query(
+            "from gallery.models import Image\n"
+            "result = {str(i.id): {'rating': i.rating, 'triage': i.triage, 'favourite': i.is_favourite, "
+            "'trashed': i.trashed_at is not None} for i in Image.objects.filter(owner__username=args['username'])}",
+            username=username,
+        )
+
     def job_status(self, job_id: str) -> str:
         """The job's status as stored (Job.status)."""
         return self._query(

@@ -652,3 +652,116 @@ def test_journey_7_compare_a_picture_with_its_upscale_and_search_in_chinese(new_
     page.set_viewport_size({"width": 390, "height": 844})
     shot(page, "compare-phone-en")
     assert stack.invariants()["ok"]
+
+
+TRASH_WORDS = {
+    "en": {"moved": "Moved 2 pictures to the trash.", "restored": "Restored 2 pictures.", "one": "Restored 1 picture."},
+    "zh-hans": {"moved": "已将 2 张图片移到回收站。", "restored": "已恢复 2 张图片。", "one": "已恢复 1 张图片。"},
+}
+
+
+def _shown_id(page) -> str:
+    return page.locator("[data-testid=triage-picture]").get_attribute("data-image-id")
+
+
+def _wait_shown(page, image_id: str) -> None:
+    page.wait_for_selector(f"[data-testid=triage-picture][data-image-id='{image_id}']")
+
+
+@pytest.mark.parametrize(
+    ("device", "width", "locale", "language"), [("desktop", 1366, "en-US", "en"), ("phone", 360, "zh-CN", "zh-hans")]
+)
+def test_journey_7_trash_restore_and_triage_ten_pictures_by_keyboard(new_page, stack, device, width, locale, language):
+    """Two pictures go to the trash from the gallery's selection and come back with the message's
+    Undo; one deleted from its page is restored from the trash page. Then ten pictures are
+    triaged with the keyboard alone (ratings, keep, favourite, a discard taken back with z, a
+    discard kept), without the page reloading, and what was pressed is what is stored."""
+    shot = Shots(f"7-trash-triage-{device}-{language}")
+    words = TRASH_WORDS[language]
+    username = f"journey7{device}"
+    stack.create_user(username, PASSWORD, credits_amount=0)
+    ids = stack.seed_pictures(username, [f"第{n}号 城堡 castle number {n}" for n in range(10)])
+    page = new_page(locale=locale, width=width)
+    _log_in(page, username)
+
+    # The selection to the trash, and back with the message's Undo (a plain form).
+    page.goto("/gallery/")
+    cards = page.locator("[data-testid=image-card]")
+    assert cards.count() == 10
+    for image_id in ids[:2]:
+        page.locator(f"[data-image-id='{image_id}'] [data-testid=select-image]").check(force=True)
+    page.click("[data-testid=bulk-delete]")
+    page.wait_for_selector("[data-testid=undo]")
+    assert words["moved"] in page.locator(".messages").inner_text()
+    assert cards.count() == 8
+    shot(page, "two-in-the-trash-with-undo")
+    page.click("[data-testid=undo]")
+    page.wait_for_selector(f"text={words['restored']}")
+    assert cards.count() == 10
+    shot(page, "undone")
+
+    # One from its page, restored from the trash page; meanwhile its page is gone.
+    page.goto(f"/images/{ids[2]}/")
+    page.click("[data-testid=delete-details] summary")
+    page.click("[data-testid=delete-image]")
+    page.wait_for_selector("[data-testid=message-trash-link]")
+    assert page.goto(f"/images/{ids[2]}/").status == 404
+    page.goto("/gallery/trash/")
+    assert page.locator("[data-testid=trash-card]").count() == 1
+    shot(page, "trash-page")
+    page.click("[data-testid=restore-one]")
+    page.wait_for_selector(f"text={words['one']}")
+    assert page.locator("[data-testid=trash-card]").count() == 0
+    assert page.goto(f"/images/{ids[2]}/").status == 200
+
+    # Triage by keyboard alone, newest first.
+    page.goto("/gallery/triage/")
+    _wait_shown(page, ids[0])
+    page.evaluate("window.__sameDocument = true")
+    shot(page, "triage-start")
+    pressed: dict[str, dict] = {}
+    for n, image_id in enumerate(ids):
+        _wait_shown(page, image_id)
+        stars = n % 5 + 1
+        page.keyboard.press(str(stars))
+        page.wait_for_selector(f"[data-testid=triage-rate-{stars}][aria-pressed=true]")
+        want = {"rating": stars, "triage": "", "favourite": False, "trashed": False}
+        if n % 3 == 0:
+            page.keyboard.press("k")
+            page.wait_for_selector("[data-testid=triage-keep][aria-pressed=true]")
+            want["triage"] = "keep"
+        if n == 4:
+            page.keyboard.press("f")
+            page.wait_for_selector("[data-testid=triage-favourite][aria-pressed=true]")
+            want["favourite"] = True
+            shot(page, "triage-rated-kept-favourite")
+        if n == 5:  # discarded, then taken back with z: here again with its rating
+            page.keyboard.press("x")
+            _wait_shown(page, ids[6])
+            shot(page, "triage-discarded")
+            page.keyboard.press("z")
+            _wait_shown(page, image_id)
+            page.wait_for_selector(f"[data-testid=triage-rate-{stars}][aria-pressed=true]")
+        # Each change is said in the aria-live region.
+        page.locator("[data-testid=triage-announce]").filter(has_text=re.compile(r"\S")).wait_for()
+        if n == 8:  # discarded for good: the next one comes by itself
+            page.keyboard.press("x")
+            want.update(triage="discard", trashed=True)
+        elif n < 9:
+            page.keyboard.press("ArrowRight")
+        pressed[image_id] = want
+    _wait_shown(page, ids[9])
+    page.keyboard.press("ArrowRight")  # the oldest: said so, nothing moves
+    page.wait_for_timeout(300)
+    assert _shown_id(page) == ids[9]
+    assert page.evaluate("window.__sameDocument") is True, "the triage page reloaded"
+    shot(page, "triage-done")
+    assert stack.pictures_of(username) == pressed
+
+    page.goto("/gallery/?sort=rating")
+    assert page.locator("[data-testid=image-card]").count() == 9
+    assert page.locator("[data-testid=image-card]").first.get_attribute("data-image-id") in {ids[4], ids[9]}
+    shot(page, "gallery-best-rated-first")
+    page.goto("/gallery/trash/")
+    assert page.locator(f"[data-testid=trash-card][data-image-id='{ids[8]}']").count() == 1
+    assert stack.invariants()["ok"]

@@ -49,7 +49,7 @@ def test_the_page_shows_the_newest_untriaged_picture_large_with_its_prompt(alice
     assert "城堡 castle 1" in html and "Picture 2 of 3" in html
     assert "Keys: 1–5 rate, k keep, x discard" in html and 'aria-live="polite"' in html
     assert page_state(response)["id"] == str(middle.id)
-    assert 'src="/static/js/triage.js"' in html
+    assert 'src="/static/js/triage.js"' in html and 'data-testid="aigc-mark"' in html
     zh = alice_client.get(reverse("triage"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "分拣" in zh and "第 2 张，共 3 张" in zh and "按键：1–5 评分" in zh
     assert 'data-testid="triage-link"' in alice_client.get(reverse("gallery")).content.decode()

@@ -8,6 +8,7 @@ stores, the engine reads and the image page shows.
 from __future__ import annotations
 
 import secrets
+import uuid
 from typing import Any
 
 from django import forms
@@ -194,14 +195,42 @@ class Txt2ImgForm(PromptFieldsMixin, GenerationOptionsMixin, BatchCountMixin):
         }
 
 
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def _picture_choice_label(image: Image) -> str:
     made = date_format(timezone.localtime(image.created_at), "SHORT_DATETIME_FORMAT")
     what = image.prompt[:40] + ("…" if len(image.prompt) > 40 else "") if image.prompt else image.get_kind_display()
     return f"{what} · {image.width}×{image.height} · {made}"
 
 
+class PicturePicker(forms.RadioSelect):
+    """The owner's pictures as a grid of thumbnails with their prompts: one radio button each,
+    so it works by keyboard, screen reader and without JavaScript (partials/_picture_picker.html)."""
+
+    picture_picker = True
+
+
+class SetByButton(forms.HiddenInput):
+    """A value only a button of the page sends (name and value on the button itself), so the
+    form renders nothing for it."""
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        return ""
+
+
+# The most recent pictures the picker shows (older ones are reached from their own page).
+PICKER_SIZE = 24
+
+
 class SourceImageMixin(forms.Form):
-    """An input picture: an upload, or one of the user's own gallery images."""
+    """An input picture: an upload, or one of the user's own gallery images (or an upload we
+    kept when it was refused as too large: `kept_source`, see gallery/intake.py)."""
 
     source_upload = forms.FileField(
         label=_("Upload a picture"),
@@ -214,26 +243,43 @@ class SourceImageMixin(forms.Form):
         queryset=Image.objects.none(),
         required=False,
         empty_label=_("None: I upload one"),
+        widget=PicturePicker,
+        blank=True,  # keeps the empty choice, which a radio list otherwise drops
     )
+    kept_source = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, owner=None, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.owner = owner
         if owner is not None:
-            self.fields["source_image"].queryset = (
-                Image.objects.visible_to(owner).filter(owner=owner).order_by("-created_at", "-id")
-            )
+            own = Image.objects.visible_to(owner).filter(owner=owner)
+            shown = list(own.order_by("-created_at", "-id").values_list("id", flat=True)[:PICKER_SIZE])
+            # The picture a link or a submission names is offered even when it is older.
+            for wanted in (self.initial.get("source_image"), self.data.get(self.add_prefix("source_image"))):
+                if wanted and _is_uuid(wanted) and own.filter(id=wanted).exists():
+                    shown.append(wanted)
+            self.fields["source_image"].queryset = own.filter(id__in=shown).order_by("-created_at", "-id")
         # A person knows a picture by what it shows and when it was made, not by its id.
         self.fields["source_image"].label_from_instance = _picture_choice_label
 
     def clean(self) -> dict[str, Any]:
         """Only the cheap checks: an upload is decoded (and its size checked against the kind's
         limit) by gallery/intake.py, after the owner's credit and limits are known to allow a job."""
+        from . import intake
+
         data = super().clean()
         upload = data.get("source_upload")
         chosen = data.get("source_image")
+        kept = data.get("kept_source") or ""
+        data["kept_source"] = ""
         if upload and chosen:
             raise forms.ValidationError(_("Upload a picture or pick one from your gallery, not both."))
-        if not upload and not chosen:
+        if not upload and not chosen and kept:
+            key = intake.kept_key(kept, owner=self.owner) if self.owner is not None else None
+            if key is None:
+                raise forms.ValidationError(_("The picture you sent is no longer kept; upload it again."))
+            data["kept_source"] = key
+        elif not upload and not chosen:
             raise forms.ValidationError(_("Choose the picture to start from."))
         if upload and upload.size > settings.UPLOAD_MAX_BYTES:
             self.add_error(
@@ -274,6 +320,8 @@ class UpscaleForm(SourceImageMixin):
     sr_model = forms.ChoiceField(
         label=_("Model"), choices=SR_MODEL_CHOICES, initial="animevideov3", widget=forms.RadioSelect
     )
+    # "Scale it to 768 first": the button beside the refusal of a too large source sends it.
+    scale_down = forms.BooleanField(required=False, widget=SetByButton)
 
     def to_params(self) -> dict[str, Any]:
         model = self.cleaned_data["sr_model"]

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
 from django.core.files import File
 from django.utils.translation import gettext_lazy as _
 
@@ -36,12 +37,40 @@ logger = logging.getLogger(__name__)
 SEED_RANGE = 2**32  # the API's seeds are 0 .. 2**32-1
 
 
+# How long a refused upload is kept for "scale it first" (the orphan sweep removes it later).
+KEPT_SOURCE_SECONDS = 3600
+_KEPT_SALT = "gallery.intake.kept-source"
+
+
 class SourceTooLarge(jobs.JobError):
-    def __init__(self, *, width: int, height: int, max_side: int):
+    """The source is larger than the kind takes. The same source scaled down keeping its shape
+    is offered instead (`scale_down=True`); `kept_key` is where a refused upload was kept so that
+    the offer needs no second upload (see `keep_token`)."""
+
+    def __init__(self, *, width: int, height: int, max_side: int, kept_key: str = ""):
         super().__init__(
             _("The picture is %(w)dx%(h)d; at most %(max)dx%(max)d is accepted here.")
             % {"w": width, "h": height, "max": max_side}
         )
+        self.max_side, self.kept_key = max_side, kept_key
+
+
+def keep_token(*, key: str, owner: AbstractBaseUser) -> str:
+    """A signed note of a kept upload for the form to send back: only its owner, and only for
+    KEPT_SOURCE_SECONDS, can start a job from it."""
+    return signing.dumps({"key": key, "owner": owner.pk}, salt=_KEPT_SALT, compress=True)
+
+
+def kept_key(token: str, *, owner: AbstractBaseUser) -> str | None:
+    """The key of the upload a `keep_token` names, or None (forged, expired, someone else's)."""
+    try:
+        found = signing.loads(token, salt=_KEPT_SALT, max_age=KEPT_SOURCE_SECONDS)
+    except signing.BadSignature:
+        return None
+    if not isinstance(found, dict) or found.get("owner") != owner.pk:
+        return None
+    key = str(found.get("key", ""))
+    return key if key.startswith(f"sources/{owner.pk}/") else None
 
 
 @dataclass(frozen=True)
@@ -66,6 +95,8 @@ def start_job(
     upload: File | None = None,
     source_image: Image | None = None,
     count: int = 1,
+    kept_source: str = "",
+    scale_down: bool = False,
 ) -> Started:
     """Screen, check, store the source and create the job (the steps above), or `count` jobs
     of one batch, all or none (each its own job and charge).
@@ -74,7 +105,11 @@ def start_job(
     is the file as received, `source_image` one of the owner's pictures (one of the two for
     the kinds that start from a picture). Each call makes new jobs. The pictures of a batch
     differ by their seed: the n-th (from 0) has the form's seed + n, so each one can be made
-    again exactly from its own page."""
+    again exactly from its own page.
+
+    A source larger than the kind takes is scaled down keeping its shape when the kind fits
+    large sources or the user asked (`scale_down`), else refused (SourceTooLarge; an upload is
+    kept first, and `kept_source`, its key from `kept_key`, starts the job from it later)."""
     job_kind = kinds.get(kind)
     if job_kind is None:
         raise ValueError(f"unknown kind {kind!r}")
@@ -87,25 +122,53 @@ def start_job(
     jobs.check_can_start(owner=owner, kind=kind, count=count)
     source_key, stored_key, scaled = "", "", None
     source_label: dict[str, str] | None = None
+    folder = f"sources/{owner.pk}"
     if upload is not None:
         data = upload.read()
         clean = imaging.clean_image(data, max_pixels=settings.UPLOAD_MAX_PIXELS, max_bytes=settings.UPLOAD_MAX_BYTES)
-        clean, scaled = _fitted(job_kind, clean)
+        if _too_large(job_kind, clean.width, clean.height) and not (job_kind.fits_large_sources or scale_down):
+            # Kept as received (cleaned, labelled), so "scale it first" is one click, not a second upload.
+            stored_data, _label = _passed_on(data=data, clean=clean)
+            kept = media.put(folder=folder, extension=clean.extension, data=stored_data)
+            raise SourceTooLarge(
+                width=clean.width, height=clean.height, max_side=job_kind.max_source_side, kept_key=kept
+            )
+        clean, scaled = _fitted(job_kind, clean, scale_down=scale_down)
         stored_data, source_label = _passed_on(data=data, clean=clean)
-        source_key = stored_key = media.put(folder=f"sources/{owner.pk}", extension=clean.extension, data=stored_data)
+        source_key = stored_key = media.put(folder=folder, extension=clean.extension, data=stored_data)
+        params["source_size"] = [clean.width, clean.height]
+    elif kept_source:
+        kept_data = media.read(kept_source)
+        clean = imaging.verify_image(
+            kept_data, max_pixels=settings.UPLOAD_MAX_PIXELS, max_bytes=settings.INGEST_MAX_BYTES
+        )
+        if _too_large(job_kind, clean.width, clean.height) and not (job_kind.fits_large_sources or scale_down):
+            raise SourceTooLarge(
+                width=clean.width, height=clean.height, max_side=job_kind.max_source_side, kept_key=kept_source
+            )
+        clean, scaled = _fitted(job_kind, clean, scale_down=scale_down)
+        # It carries the label we passed on when it was kept; scaling drops it, so it is put back.
+        label = labels.read_label(kept_data)
+        source_label = label.as_json_object() if label else {}
+        if scaled:
+            data = labels.embed(clean.data, label=label, image_format=clean.format) if label else clean.data
+            source_key = stored_key = media.put(folder=folder, extension=clean.extension, data=data)
+        else:
+            source_key = kept_source
         params["source_size"] = [clean.width, clean.height]
     elif source_image is not None:
-        if _too_large(job_kind, source_image.width, source_image.height) and job_kind.fits_large_sources:
+        too_large = _too_large(job_kind, source_image.width, source_image.height)
+        if too_large and (job_kind.fits_large_sources or scale_down):
             # A big picture of the gallery (an upscale, say): a scaled copy is the job's source.
             original = media.read(source_image.original_key)
             clean = imaging.verify_image(
                 original, max_pixels=settings.IMAGE_MAX_PIXELS, max_bytes=settings.INGEST_MAX_BYTES
             )
-            clean, scaled = _fitted(job_kind, clean)
+            clean, scaled = _fitted(job_kind, clean, scale_down=True)
             # Scaling drops the metadata; the copy keeps our picture's label.
             label = labels.read_label(original)
             data = labels.embed(clean.data, label=label, image_format=clean.format) if label else clean.data
-            source_key = stored_key = media.put(folder=f"sources/{owner.pk}", extension=clean.extension, data=data)
+            source_key = stored_key = media.put(folder=folder, extension=clean.extension, data=data)
             params["source_size"] = [clean.width, clean.height]
         else:
             _check_side(job_kind, source_image.width, source_image.height)
@@ -125,6 +188,8 @@ def start_job(
         if stored_key:
             _delete_quietly(stored_key)
         raise
+    if kept_source and source_key != kept_source:
+        _delete_quietly(kept_source)  # replaced by its scaled copy
     return Started(jobs=tuple(made), masked_words=masked_words, scaled=scaled)
 
 
@@ -170,13 +235,13 @@ def _check_side(kind: kinds.Kind, width: int, height: int) -> None:
 
 
 def _fitted(
-    kind: kinds.Kind, clean: imaging.CleanImage
+    kind: kinds.Kind, clean: imaging.CleanImage, *, scale_down: bool = False
 ) -> tuple[imaging.CleanImage, tuple[tuple[int, int], tuple[int, int]] | None]:
-    """The source as the kind takes it: scaled down when the kind fits large sources, refused
-    (SourceTooLarge) when it does not."""
+    """The source as the kind takes it: scaled down when the kind fits large sources or the user
+    asked for it, refused (SourceTooLarge) otherwise."""
     if not _too_large(kind, clean.width, clean.height):
         return clean, None
-    if not kind.fits_large_sources:
+    if not (kind.fits_large_sources or scale_down):
         _check_side(kind, clean.width, clean.height)
     fitted = imaging.fit_within(clean, max_side=kind.max_source_side)
     return fitted, ((clean.width, clean.height), (fitted.width, fitted.height))

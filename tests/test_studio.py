@@ -10,10 +10,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from gallery import jobs, kinds
+from gallery import credits, imaging, jobs, kinds, media
 from gallery.models import Image, Job
-from tests.factories import make_job, stored_image, submitted_job
-from tests.helpers import txt2img_form
+from tests.factories import image_row, make_job, stored_image, submitted_job
+from tests.helpers import png_bytes, txt2img_form
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +119,7 @@ def test_a_finished_card_shows_the_picture_and_everything_to_do_with_it(alice_cl
     upscale = re.search(r'href="([^"]+)" data-testid="card-from-upscale"', part).group(1).replace("&amp;", "&")
     assert upscale == f"{reverse('studio_kind', args=['upscale'])}?from_image={image.id}"
     form = _studio(alice_client, "upscale", from_image=str(image.id))
-    assert f'<option value="{image.id}" selected>' in form
+    assert re.search(rf'name="source_image" value="{image.id}"[^>]*checked', form)
 
 
 def test_favourite_and_delete_from_a_card_come_back_to_the_studio(alice_client, alice):
@@ -161,3 +161,103 @@ def test_the_job_page_stays_for_deep_links(alice_client, alice):
     assert alice_client.get(reverse("job_detail", args=[job.id])).status_code == 200
     jobs.cancel(job=job, by=alice)
     assert alice_client.get(reverse("job_detail", args=[job.id])).status_code == 200
+
+
+# --- the source picker, and "scale it to 768 first" ---
+
+
+def _upload(size: tuple[int, int], name: str = "photo.png"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, png_bytes(size), content_type="image/png")
+
+
+@pytest.mark.parametrize(
+    ("language", "legend"), [("en", "…or pick one from your gallery"), ("zh-hans", "…或从我的画廊中选择")]
+)
+def test_pick_from_my_gallery_is_a_grid_of_thumbnails_with_prompts(alice_client, alice, bob, language, legend):
+    mine = stored_image(alice, prompt="白色城堡 a white castle")
+    stored_image(bob, prompt="bob's secret")
+    html = _studio(alice_client, "img2img", language)
+    picker = html.split('data-testid="picture-picker"', 1)[1].split("</fieldset>", 1)[0]
+    assert "<select" not in picker and legend in picker
+    option = re.search(r'<label class="picker-option"[^>]*>(.*?)</label>', picker, re.S).group(1)
+    assert f'type="radio" name="source_image" value="{mine.id}"' in option
+    assert 'src="http' in option and "白色城堡 a white castle · 64×48" in option  # thumbnail and prompt
+    assert 'data-testid="pick-none"' in picker  # "none: I upload one"
+    assert "bob's secret" not in html
+
+
+def test_the_picker_is_left_out_when_there_is_nothing_to_pick(alice_client):
+    assert 'data-testid="picture-picker"' not in _studio(alice_client, "anime")
+
+
+def test_a_picture_picked_without_javascript_starts_the_job(alice_client, alice):
+    picture = stored_image(alice, size=(64, 48))
+    response = alice_client.post(
+        reverse("studio_kind", args=["anime"]), {"style": "classic", "source_image": picture.id}
+    )
+    assert response.status_code == 302
+    job = Job.objects.get(owner=alice)
+    assert (job.kind, job.source_image) == ("anime", picture)
+
+
+def test_the_picker_shows_the_latest_pictures_and_the_one_a_link_names(alice_client, alice, settings):
+    from gallery import forms
+
+    old = stored_image(alice, prompt="the oldest one")
+    for n in range(forms.PICKER_SIZE):
+        image_row(alice, prompt=f"newer {n}")
+    html = _studio(alice_client, "img2img")
+    assert html.count('data-testid="pick-picture"') == forms.PICKER_SIZE and "the oldest one" not in html
+    html = _studio(alice_client, "upscale", from_image=str(old.id))
+    assert re.search(rf'value="{old.id}"[^>]*checked', html) and "the oldest one" in html
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_an_upload_too_large_to_upscale_is_scaled_in_one_click(alice_client, alice, bucket_keys, htmx):
+    url = reverse("studio_kind", args=["upscale"])
+    extra = HTMX if htmx else {}
+    response = alice_client.post(url, {"sr_model": "animevideov3", "source_upload": _upload((1200, 900))}, **extra)
+    html = response.content.decode()
+    assert "The picture is 1200x900; at most 768x768 is accepted here." in html
+    assert 'name="scale_down" value="1"' in html and "Scale it to 768 first" in html
+    assert not Job.objects.exists() and credits.balance_of(alice) == 50
+    token = re.search(r'name="kept_source" value="([^"]+)"', html).group(1)
+    # The button sends the form again, without the file: the kept upload is used.
+    response = alice_client.post(url, {"sr_model": "animevideov3", "kept_source": token, "scale_down": "1"}, **extra)
+    job = Job.objects.get(owner=alice)
+    assert job.params["source_size"] == [768, 576]  # the shape kept
+    assert credits.balance_of(alice) == 49
+    assert job.source_key in bucket_keys("sources/")
+    stored = imaging.verify_image(media.read(job.source_key), max_pixels=10**8, max_bytes=10**8)
+    assert (stored.width, stored.height) == (768, 576)
+    if htmx:
+        assert "was scaled to 768×576 to fit" in response.content.decode()
+
+
+def test_a_gallery_picture_too_large_to_upscale_is_scaled_in_one_click(alice_client, alice):
+    big = stored_image(alice, size=(1024, 512))
+    url = reverse("studio_kind", args=["upscale"])
+    data = {"sr_model": "animevideov3", "source_image": big.id}
+    html = alice_client.post(url, data, HTTP_ACCEPT_LANGUAGE="zh-hans", **HTMX).content.decode()
+    assert "先缩小到 768" in html and not re.search(r'name="kept_source" value="[^"]+"', html)  # nothing kept
+    alice_client.post(url, {**data, "scale_down": "1"}, **HTMX)
+    job = Job.objects.get(owner=alice)
+    assert job.params["source_size"] == [768, 384] and job.source_key != big.original_key
+
+
+def test_a_kept_upload_is_only_its_owners(alice, bob, alice_client):
+    from gallery import intake
+
+    key = media.put(folder=f"sources/{alice.pk}", extension="png", data=png_bytes((1200, 900)))
+    token = intake.keep_token(key=key, owner=alice)
+    assert intake.kept_key(token, owner=alice) == key
+    assert intake.kept_key(token, owner=bob) is None
+    assert intake.kept_key(token + "x", owner=alice) is None
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(bob)
+    data = {"sr_model": "animevideov3", "kept_source": token, "scale_down": "1"}
+    html = client.post(reverse("studio_kind", args=["upscale"]), data, **HTMX).content.decode()
+    assert "The picture you sent is no longer kept; upload it again." in html
+    assert not Job.objects.exists()

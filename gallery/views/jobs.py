@@ -33,12 +33,17 @@ def submit_form(request: HttpRequest, form, job_kind: kinds.Kind) -> tuple[intak
             upload=form.cleaned_data.get("source_upload"),
             source_image=form.cleaned_data.get("source_image"),
             count=form.cleaned_data.get("count") or 1,
+            kept_source=form.cleaned_data.get("kept_source") or "",
+            scale_down=bool(form.cleaned_data.get("scale_down")),
         )
     except moderation.PromptBlocked as exc:
         form.add_error("prompt", str(exc))
     except imaging.ImageRejected as exc:
         form.add_error("source_upload", str(exc))
-    except (intake.SourceTooLarge, credits.InsufficientCredits, jobs.RateLimited) as exc:
+    except intake.SourceTooLarge as exc:
+        form.add_error(None, str(exc))
+        offer_scale_down(request, form, exc)
+    except (credits.InsufficientCredits, jobs.RateLimited) as exc:
         form.add_error(None, str(exc))
     else:
         notes = []
@@ -52,6 +57,18 @@ def submit_form(request: HttpRequest, form, job_kind: kinds.Kind) -> tuple[intak
             )
         return started, notes
     return None, []
+
+
+def offer_scale_down(request: HttpRequest, form, refused: intake.SourceTooLarge) -> None:
+    """Beside the refusal, the button that sends the form again asking for the source scaled to
+    the largest side taken; a refused upload goes back as the signed note of where it is kept,
+    so nothing is uploaded twice."""
+    if "scale_down" not in form.fields:
+        return
+    form.offer_scale_down = refused.max_side
+    if refused.kept_key:
+        form.data = form.data.copy()
+        form.data[form.add_prefix("kept_source")] = intake.keep_token(key=refused.kept_key, owner=request.user)
 
 
 def form_context(request: HttpRequest, form, job_kind: kinds.Kind) -> dict:

@@ -93,14 +93,14 @@ def test_the_index_follows_changed_and_deleted_prompts(alice_client, alice):
 
 
 def test_the_database_has_its_search_index():
-    """PostgreSQL: pg_trgm GIN indexes on UPPER(prompt) and UPPER(negative_prompt); SQLite: the
+    """PostgreSQL: pg_trgm GIN indexes on prompt and negative_prompt; SQLite: the
     FTS5 trigram table, its triggers, and an index that holds exactly the pictures there are."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname LIKE 'image_%%_trgm' ORDER BY indexname")
             definitions = [row[0] for row in cursor.fetchall()]
             assert len(definitions) == 2
-            assert all("USING gin" in d and "gin_trgm_ops" in d and "upper(" in d for d in definitions)
+            assert all("USING gin" in d and "gin_trgm_ops" in d and "upper(" not in d for d in definitions)
             assert search.ensure_sqlite_index(connection) is False
         else:
             cursor.execute(
@@ -345,16 +345,18 @@ def test_a_picture_whose_source_is_in_the_trash_shows_as_an_original(alice_clien
 
 
 def test_a_long_word_can_be_found_through_the_index(alice):
-    """The index matches the expression the search writes: on PostgreSQL the planner can answer
-    Django's UPPER(prompt::text) LIKE with the trigram index (forced here: with a handful of rows
-    it would rightly read the table), on SQLite the query goes through the FTS5 table."""
+    """The index matches what the search writes: on PostgreSQL the planner can answer the LIKE
+    of a Chinese word and the ILIKE of an English one with the trigram index (forced here: with a
+    handful of rows it would rightly read the table); on SQLite the query goes through FTS5."""
     image_row(alice, prompt="一座白色城堡在云海之上")
     words = search.Criteria(words=("白色城堡",))
     if connection.vendor == "postgresql":
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = off")
-            plan = Image.objects.filter(prompt__icontains="白色城堡").explain()
-        assert "image_prompt_trgm" in plan
+            chinese = Image.objects.filter(search.word_filter("白色城堡")).explain()
+            english = Image.objects.filter(search.word_filter("Castle")).explain()
+        assert "image_prompt_trgm" in chinese and "~~ '%白色城堡%'" in chinese  # LIKE
+        assert "image_prompt_trgm" in english and "~~* '%Castle%'" in english  # ILIKE
     else:
         plan = search.images(alice, words).explain()
         assert "VIRTUAL TABLE" in plan

@@ -562,98 +562,6 @@ def test_journey_6_a_batch_of_four_from_the_studio(new_page, stack, device, widt
     shot(page, "run-again-with-changes")
 
 
-def test_journey_7_compare_a_picture_with_its_upscale_and_search_in_chinese(new_page, stack):
-    shot = Shots("7-compare-and-search")
-    stack.create_user("journey7", PASSWORD, credits_amount=20)
-    page = new_page(locale="zh-CN")
-    _log_in(page, "journey7")
-    original_url = _generate(page, shot, "一座白色城堡在云海之上 castle above the clouds", "txt2img")
-    original_id = original_url.rstrip("/").rsplit("/", 1)[-1]
-    _run_from_image(page, shot, "upscale-from-this", "upscale")
-    page.click("[data-testid=job-result]")
-    page.wait_for_url(re.compile(r"/images/[0-9a-f-]{36}/$"))
-    upscale_id = page.url.rstrip("/").rsplit("/", 1)[-1]
-
-    # From the upscale's page to the comparison with its source.
-    page.click("[data-testid=compare-with-source]")
-    page.wait_for_url(re.compile(r"/compare/\?a=" + original_id))
-    assert page.locator("[data-testid=compare-side]").is_visible()
-    differs = page.locator("[data-testid=compare-params] tr[data-testid=differs] th")
-    assert "种子" in differs.all_inner_texts()[2] or any("尺寸" in text for text in differs.all_inner_texts())
-    shot(page, "compare-desktop-zh")
-
-    # The divider, by keyboard only: focus it, then arrows, End and Home.
-    split = "() => document.querySelector('[data-compare-stage]').style.getPropertyValue('--split')"
-    page.focus("[data-testid=compare-range]")
-    for _ in range(10):
-        page.keyboard.press("ArrowLeft")
-    assert page.locator("[data-testid=compare-range]").input_value() == "40"
-    assert page.evaluate(split) == "40%"
-    assert page.locator("[data-testid=compare-range]").get_attribute("aria-valuetext") == "A 40% · B 60%"
-    page.keyboard.press("End")
-    assert page.evaluate(split) == "100%"
-    page.keyboard.press("Home")
-    for _ in range(3):
-        page.keyboard.press("ArrowRight")
-    assert page.evaluate(split) == "3%"
-    shot(page, "compare-slider-moved")
-
-    # On a phone: one picture area with the slider, no side-by-side.
-    page.set_viewport_size({"width": 390, "height": 844})
-    assert not page.locator("[data-testid=compare-side]").is_visible()
-    assert page.locator("[data-testid=compare-slider]").is_visible()
-    page.focus("[data-testid=compare-range]")
-    page.keyboard.press("PageUp")
-    assert int(page.locator("[data-testid=compare-range]").input_value()) > 3
-    shot(page, "compare-phone-zh")
-
-    # The same two from the gallery's selection.
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto("/gallery/")
-    for image_id in (original_id, upscale_id):
-        page.check(f"[data-testid=image-card][data-image-id='{image_id}'] [data-testid=select-image]")
-    page.click("[data-testid=bulk-compare]")
-    page.wait_for_url(re.compile(r"/compare/\?a=" + original_id + "&b=" + upscale_id))
-
-    # Search in Chinese: a two-character word, a four-character one inside the prompt, none.
-    page.goto("/gallery/")
-    page.fill("[data-testid=gallery-search]", "城堡")
-    page.click("[data-testid=apply-filters]")
-    page.wait_for_url(re.compile(r"q=%E5%9F%8E%E5%A0%A1"))
-    cards = page.locator("[data-testid=image-card]")
-    assert original_id in [cards.nth(i).get_attribute("data-image-id") for i in range(cards.count())]
-    assert "txt2img" in page.locator("[data-testid=filter-kind]").inner_html()
-    shot(page, "search-chengbao-desktop-zh")
-    page.goto("/gallery/?q=云海之上&kind=txt2img&originals=1")
-    assert page.locator("[data-testid=image-card]").count() == 1
-    badge = page.locator(f"[data-testid=image-card][data-image-id='{original_id}'] [data-testid=derived-badge]")
-    assert badge.inner_text().strip() == "+1 张衍生图"
-    assert page.locator("[data-testid=more-filters]").get_attribute("open") is not None
-    shot(page, "search-originals-desktop-zh")
-    page.set_viewport_size({"width": 390, "height": 844})
-    shot(page, "search-originals-phone-zh")
-    page.goto("/gallery/?q=狐狸")
-    assert page.locator("[data-testid=image-card]").count() == 0
-    assert page.locator("[data-testid=gallery-empty]").is_visible()
-    page.goto("/gallery/?q=城堡&seed=abc")
-    assert "以下筛选条件未生效" in page.locator("[data-testid=search-errors]").inner_text()
-    shot(page, "search-bad-seed-phone-zh")
-
-    # The same pages in English, at both widths.
-    page.context.add_cookies([{"name": "django_language", "value": "en", "url": stack.url}])
-    page.goto("/gallery/?q=城堡&originals=1")
-    assert "+1 derived" in page.locator("[data-testid=derived-badge]").inner_text()
-    shot(page, "search-phone-en")
-    page.set_viewport_size({"width": 1280, "height": 900})
-    shot(page, "search-desktop-en")
-    page.goto(f"/compare/?a={original_id}&b={upscale_id}")
-    assert "How they were made" in page.content()
-    shot(page, "compare-desktop-en")
-    page.set_viewport_size({"width": 390, "height": 844})
-    shot(page, "compare-phone-en")
-    assert stack.invariants()["ok"]
-
-
 TRASH_WORDS = {
     "en": {"moved": "Moved 2 pictures to the trash.", "restored": "Restored 2 pictures.", "one": "Restored 1 picture."},
     "zh-hans": {"moved": "已将 2 张图片移到回收站。", "restored": "已恢复 2 张图片。", "one": "已恢复 1 张图片。"},
@@ -764,4 +672,96 @@ def test_journey_7_trash_restore_and_triage_ten_pictures_by_keyboard(new_page, s
     shot(page, "gallery-best-rated-first")
     page.goto("/gallery/trash/")
     assert page.locator(f"[data-testid=trash-card][data-image-id='{ids[8]}']").count() == 1
+    assert stack.invariants()["ok"]
+
+
+def test_journey_8_compare_a_picture_with_its_upscale_and_search_in_chinese(new_page, stack):
+    shot = Shots("8-compare-and-search")
+    stack.create_user("journey8", PASSWORD, credits_amount=20)
+    page = new_page(locale="zh-CN")
+    _log_in(page, "journey8")
+    original_url = _generate(page, shot, "一座白色城堡在云海之上 castle above the clouds", "txt2img")
+    original_id = original_url.rstrip("/").rsplit("/", 1)[-1]
+    _run_from_image(page, shot, "upscale-from-this", "upscale")
+    page.click("[data-testid=job-result]")
+    page.wait_for_url(re.compile(r"/images/[0-9a-f-]{36}/$"))
+    upscale_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+
+    # From the upscale's page to the comparison with its source.
+    page.click("[data-testid=compare-with-source]")
+    page.wait_for_url(re.compile(r"/compare/\?a=" + original_id))
+    assert page.locator("[data-testid=compare-side]").is_visible()
+    differs = page.locator("[data-testid=compare-params] tr[data-testid=differs] th")
+    assert "种子" in differs.all_inner_texts()[2] or any("尺寸" in text for text in differs.all_inner_texts())
+    shot(page, "compare-desktop-zh")
+
+    # The divider, by keyboard only: focus it, then arrows, End and Home.
+    split = "() => document.querySelector('[data-compare-stage]').style.getPropertyValue('--split')"
+    page.focus("[data-testid=compare-range]")
+    for _ in range(10):
+        page.keyboard.press("ArrowLeft")
+    assert page.locator("[data-testid=compare-range]").input_value() == "40"
+    assert page.evaluate(split) == "40%"
+    assert page.locator("[data-testid=compare-range]").get_attribute("aria-valuetext") == "A 40% · B 60%"
+    page.keyboard.press("End")
+    assert page.evaluate(split) == "100%"
+    page.keyboard.press("Home")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    assert page.evaluate(split) == "3%"
+    shot(page, "compare-slider-moved")
+
+    # On a phone: one picture area with the slider, no side-by-side.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert not page.locator("[data-testid=compare-side]").is_visible()
+    assert page.locator("[data-testid=compare-slider]").is_visible()
+    page.focus("[data-testid=compare-range]")
+    page.keyboard.press("PageUp")
+    assert int(page.locator("[data-testid=compare-range]").input_value()) > 3
+    shot(page, "compare-phone-zh")
+
+    # The same two from the gallery's selection.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/gallery/")
+    for image_id in (original_id, upscale_id):
+        page.check(f"[data-testid=image-card][data-image-id='{image_id}'] [data-testid=select-image]")
+    page.click("[data-testid=bulk-compare]")
+    page.wait_for_url(re.compile(r"/compare/\?a=" + original_id + "&b=" + upscale_id))
+
+    # Search in Chinese: a two-character word, a four-character one inside the prompt, none.
+    page.goto("/gallery/")
+    page.fill("[data-testid=gallery-search]", "城堡")
+    page.click("[data-testid=apply-filters]")
+    page.wait_for_url(re.compile(r"q=%E5%9F%8E%E5%A0%A1"))
+    cards = page.locator("[data-testid=image-card]")
+    assert original_id in [cards.nth(i).get_attribute("data-image-id") for i in range(cards.count())]
+    assert "txt2img" in page.locator("[data-testid=filter-kind]").inner_html()
+    shot(page, "search-chengbao-desktop-zh")
+    page.goto("/gallery/?q=云海之上&kind=txt2img&originals=1")
+    assert page.locator("[data-testid=image-card]").count() == 1
+    badge = page.locator(f"[data-testid=image-card][data-image-id='{original_id}'] [data-testid=derived-badge]")
+    assert badge.inner_text().strip() == "+1 张衍生图"
+    assert page.locator("[data-testid=more-filters]").get_attribute("open") is not None
+    shot(page, "search-originals-desktop-zh")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "search-originals-phone-zh")
+    page.goto("/gallery/?q=狐狸")
+    assert page.locator("[data-testid=image-card]").count() == 0
+    assert page.locator("[data-testid=gallery-empty]").is_visible()
+    page.goto("/gallery/?q=城堡&seed=abc")
+    assert "以下筛选条件未生效" in page.locator("[data-testid=search-errors]").inner_text()
+    shot(page, "search-bad-seed-phone-zh")
+
+    # The same pages in English, at both widths.
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": stack.url}])
+    page.goto("/gallery/?q=城堡&originals=1")
+    assert "+1 derived" in page.locator("[data-testid=derived-badge]").inner_text()
+    shot(page, "search-phone-en")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    shot(page, "search-desktop-en")
+    page.goto(f"/compare/?a={original_id}&b={upscale_id}")
+    assert "How they were made" in page.content()
+    shot(page, "compare-desktop-en")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "compare-phone-en")
     assert stack.invariants()["ok"]

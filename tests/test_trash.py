@@ -297,7 +297,16 @@ def test_the_admin_shows_the_last_reconciliation(client, staff, alice):
     last = Reconciliation.objects.first()
     assert "storage reconciliation" in html.lower()
     assert f"{last.referenced}</td>" in html
-    assert "Storage reconciliations" in client.get(reverse("admin:index")).content.decode()
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "Storage reconciliations" in index and 'data-testid="last-reconciliation"' in index
+    assert f"Last run {timezone.localtime(last.checked_at):%Y-%m-%d %H:%M}" in index
+    zh = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "存储核对" in zh and "最近一次" in zh
+
+
+def test_the_admin_index_says_when_no_reconciliation_ran(client, staff):
+    client.force_login(staff)
+    assert "Not run yet" in client.get(reverse("admin:index")).content.decode()
 
 
 def test_the_home_page_and_the_source_picker_leave_trashed_pictures_out(alice_client, alice):

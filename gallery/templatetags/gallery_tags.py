@@ -34,3 +34,11 @@ def param_value(value, name: str):
 def made_by_label(label: str) -> str:
     """{{ image.made_by|made_by_label }}: who made the pixels, in the page's language."""
     return display.made_by(label)
+
+
+@register.simple_tag
+def last_reconciliation():
+    """The newest comparison of the database with the bucket (the admin index shows it)."""
+    from ..models import Reconciliation
+
+    return Reconciliation.objects.first()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -60,3 +61,15 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
+
+
+def require_ports(name: str, entries: list[str], example: str) -> None:
+    """Refuse allowances of private addresses that do not name their port ("host:port"): with a
+    bare host every service on it would be open to whoever chooses the address."""
+    for entry in entries:
+        try:
+            port = urlsplit(f"//{entry}").port
+        except ValueError:  # a bare IPv6 address, or a port that is not a number
+            port = None
+        if port is None:
+            raise ImproperlyConfigured(f"{name} entries must be host:port ({example}) when DEBUG is off, got {entry!r}")

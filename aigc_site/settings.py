@@ -18,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 # Typed readers (aigc_site/env.py): a malformed value fails at start-up.
-from aigc_site.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from aigc_site.env import env_bool, env_choice, env_float, env_int, env_list, env_str, require_ports
 
 # The kinds of job name their own settings (path, task, cost); importing them needs no set-up.
 from gallery import kinds as job_kinds
@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django_q",
     "axes",
     "csp",
+    # the JSON API; listed for its bundled Swagger UI files and template (no CDN)
+    "ninja",
     "gallery",
     "devstack",  # only `manage.py objectstore`: the embedded S3 server for development
 ]
@@ -64,6 +66,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # After the locale, so its 413 speaks the client's language; before anything reads the body.
+    "gallery.api.limits.BodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -334,6 +338,22 @@ BATCH_MAX = env_int("BATCH_MAX", 4)
 if not 1 <= BATCH_MAX <= 16:
     raise ImproperlyConfigured("BATCH_MAX must be between 1 and 16")
 
+# --- the JSON API (/api/v1/, django-ninja; README "API") ---
+
+API_TOKENS_MAX_PER_USER = env_int("API_TOKENS_MAX_PER_USER", 20)
+# A request body larger than this is answered 413 before it is read (an upload plus its fields).
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", UPLOAD_MAX_BYTES + 256 * 1024)
+# How long an Idempotency-Key is remembered (Stripe keeps them for 24 hours).
+API_IDEMPOTENCY_HOURS = env_int("API_IDEMPOTENCY_HOURS", 24)
+# Webhooks: POSTs to the URL a job carries, retried with back-off (base, 2x, 4x... at most 1 h)
+# until this many attempts; each attempt waits this long for an answer.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_BACKOFF_SECONDS = env_float("WEBHOOK_BACKOFF_SECONDS", 30.0)
+WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10.0)
+# Webhook URLs pass the SSRF guard of ingest (netguard/): private and loopback addresses are refused
+# unless their "host:port" is listed here (a test's receiver on 127.0.0.1; port required, below).
+WEBHOOK_PRIVATE_HOSTS_ALLOWED = env_list("WEBHOOK_PRIVATE_HOSTS_ALLOWED", [])
+
 # --- offline engine ---
 
 # Fault markers in prompts ([[fail]], [[unsafe]]...) work only when this is on: on in tests
@@ -363,17 +383,8 @@ ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED = env_list(
 )
 
 
-def _names_its_port(entry: str) -> bool:
-    try:
-        return urlsplit(f"//{entry}").port is not None
-    except ValueError:  # a bare IPv6 address, or a port that is not a number
-        return False
-
-
-if not DEBUG and not all(_names_its_port(entry) for entry in ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED):
-    raise ImproperlyConfigured(
-        "ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED entries must be host:port (the object store's, say) when DEBUG is off"
-    )
+if not DEBUG:
+    require_ports("ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED", ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED, "the object store's, say")
 ENGINE_CALLBACK_ATTEMPTS = env_int("ENGINE_CALLBACK_ATTEMPTS", 10)
 ENGINE_CALLBACK_INTERVAL = env_float("ENGINE_CALLBACK_INTERVAL", 3.0)
 ENGINE_CALLBACK_TIMEOUT = env_float("ENGINE_CALLBACK_TIMEOUT", 3.0)
@@ -391,6 +402,10 @@ if ENGINE_ENABLED and ENGINE_RESULT_TTL < 2 * 60 * JOB_TIMEOUT_MINUTES:
     )
 if ENGINE_ENABLED:
     INSTALLED_APPS.append("engine")
+# Webhook and ingest allowances of private addresses, like the engine's above: host:port only.
+if not DEBUG:
+    require_ports("WEBHOOK_PRIVATE_HOSTS_ALLOWED", WEBHOOK_PRIVATE_HOSTS_ALLOWED, "a receiver's")
+    require_ports("INGEST_PRIVATE_HOSTS_ALLOWED", INGEST_PRIVATE_HOSTS_ALLOWED, "the engine's")
 
 # --- accounts, sessions, i18n ---
 

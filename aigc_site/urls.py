@@ -1,9 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from gallery.views import accounts, callbacks, health, jobs, pages, studio
+from gallery.api import api
+from gallery.api.problems import api_not_found, problem_types_page
+from gallery.views import accounts, api_tokens, callbacks, health, jobs, pages, studio
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -19,6 +21,8 @@ urlpatterns = [
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("accounts/profile/", accounts.profile, name="profile"),
+    path("accounts/tokens/", api_tokens.create_token, name="api_token_create"),
+    path("accounts/tokens/<int:token_id>/revoke/", api_tokens.revoke_token, name="api_token_revoke"),
     path("accounts/verify/<str:token>/", accounts.verify_email, name="verify_email"),
     path("accounts/verify-again/", accounts.resend_verification, name="resend_verification"),
     # the studio: the forms beside the results
@@ -35,6 +39,10 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/retry/", jobs.retry_job, name="retry_job"),
     # the provider's callback (authenticated by the per-job token in the URL)
     path("callbacks/<uuid:job_id>/<str:token>/", callbacks.callback, name="callback"),
+    # the JSON API (personal access tokens), before the catch-all below
+    path("api/v1/problems/<slug:slug>", problem_types_page, name="api_problem_type"),
+    path("api/v1/", api.urls),
+    re_path(r"^api/", api_not_found),
     path("", include("gallery.urls")),
 ]
 

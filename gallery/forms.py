@@ -20,7 +20,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from . import signups
-from .models import Image
+from .models import Image, TokenScope
 
 PROMPT_MAX_LENGTH = 1000
 SIZE_CHOICES = [(n, f"{n}") for n in range(256, 769, 64)]
@@ -94,6 +94,34 @@ class ProfileForm(forms.ModelForm):
         model = get_user_model()
         fields = ("first_name", "email")
         labels = {"first_name": _("Display name"), "email": _("Email")}
+
+
+class ApiTokenForm(forms.Form):
+    """A new personal access token for the API (gallery/api_tokens.py)."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("What it is for, e.g. “shop bot”."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    scope = forms.ChoiceField(
+        label=_("Access"), choices=TokenScope.choices, initial=TokenScope.READ, widget=forms.RadioSelect
+    )
+    expires_in_days = forms.TypedChoiceField(
+        label=_("Expires"),
+        choices=[("", _("Never")), (30, _("In 30 days")), (90, _("In 90 days")), (365, _("In a year"))],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        initial=90,
+    )
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError(_("Give the token a name."))
+        return name
 
 
 class PromptFieldsMixin(forms.Form):

@@ -28,7 +28,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import audit, credits
+from . import audit, credits, webhooks
 from .models import ACTIVE_STATUSES, CallbackDelivery, Image, Job, JobFailure, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.TIMED_OUT: frozenset({S.SUCCEEDED}),
 }
 REFUNDED_STATUSES = frozenset({S.FAILED, S.UNSAFE, S.TIMED_OUT, S.CANCELLED})
+ENDED_STATUSES = REFUNDED_STATUSES | {S.SUCCEEDED}
 
 
 class JobError(Exception):
@@ -60,7 +61,11 @@ class JobNotCancellable(JobError):
 
 
 class RateLimited(JobError):
-    pass
+    """Over a per-user limit; `retry_after` is how many seconds until trying again can work."""
+
+    def __init__(self, message: Any, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def can_transition(current: str, to: str) -> bool:
@@ -75,11 +80,15 @@ def _move(job: Job, to: str, **fields: Any) -> None:
     now = timezone.now()
     if to == S.SUBMITTED:
         job.submitted_at = now
-    elif to in (S.SUCCEEDED, S.FAILED, S.UNSAFE, S.TIMED_OUT, S.CANCELLED):
+    elif to in ENDED_STATUSES:
         job.finished_at = now
     for name, value in fields.items():
         setattr(job, name, value)
     job.save()
+    if to in ENDED_STATUSES:
+        # A job made through the API may have a webhook to call; robust: a failure to queue it
+        # is logged and never undoes or breaks the move.
+        transaction.on_commit(lambda: webhooks.job_ended(job.id), robust=True)
 
 
 def _lock(job_id: UUID | str) -> Job:
@@ -108,11 +117,14 @@ def check_limits(*, owner: AbstractBaseUser, count: int = 1) -> None:
             message = _(
                 "%(count)d more pictures would make %(total)d jobs running; at most %(max)d may run at once."
             ) % {"count": count, "total": in_flight + count, "max": settings.JOBS_MAX_IN_FLIGHT}
-        raise RateLimited(message)
-    recent = Job.objects.filter(owner=owner, created_at__gte=timezone.now() - timedelta(minutes=1)).count()
-    if recent + count > settings.JOBS_MAX_PER_MINUTE:
+        raise RateLimited(message, retry_after=5)
+    now = timezone.now()
+    recent = Job.objects.filter(owner=owner, created_at__gte=now - timedelta(minutes=1))
+    if recent.count() + count > settings.JOBS_MAX_PER_MINUTE:
+        oldest = recent.order_by("created_at").values_list("created_at", flat=True).first() or now
         raise RateLimited(
-            _("At most %(limit)d jobs a minute; please wait a moment.") % {"limit": settings.JOBS_MAX_PER_MINUTE}
+            _("At most %(limit)d jobs a minute; please wait a moment.") % {"limit": settings.JOBS_MAX_PER_MINUTE},
+            retry_after=max(1, int((oldest + timedelta(minutes=1) - now).total_seconds()) + 1),
         )
 
 

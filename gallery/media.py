@@ -8,7 +8,7 @@ that expire (MEDIA_URL_EXPIRY).
 A presigned URL is reused for MEDIA_URL_REUSE_SECONDS (per process): the same page then shows
 the same URLs on a second visit, so the browser takes the pictures from its cache (objects are
 stored with MEDIA_CACHE_CONTROL) and the server skips signing them again. Profiling the gallery
-page showed signing as its largest cost (about 2 ms a URL with botocore).
+page showed signing as its largest cost (about 0.2 ms a URL with botocore, 48 on a page).
 """
 
 from __future__ import annotations
@@ -44,10 +44,6 @@ _SIGNED_MAX = 20_000  # keys kept (a few MB); the least recently used go first
 _SIGNED_LOCK = threading.Lock()
 
 
-def _clock() -> float:
-    return time.time()
-
-
 def url(key: str, *, expire: int | None = None) -> str:
     """A presigned GET URL for a private object, valid for `expire` seconds (MEDIA_URL_EXPIRY)
     from when it was signed; the same URL comes back for MEDIA_URL_REUSE_SECONDS."""
@@ -55,7 +51,7 @@ def url(key: str, *, expire: int | None = None) -> str:
         return ""
     expire = settings.MEDIA_URL_EXPIRY if expire is None else expire
     reuse = min(settings.MEDIA_URL_REUSE_SECONDS, expire // 2)
-    now = _clock()
+    now = time.time()
     with _SIGNED_LOCK:
         found = _SIGNED.get(key, {}).get(expire)
         if found is not None and now - found[0] < reuse:

@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
-from . import ingest, jobs, provider, submission
+from . import ingest, jobs, provider, submission, webhooks
 from .models import Job, JobStatus
 from .retrying import Retry
 
@@ -34,12 +34,12 @@ def _in_english(func):
     return wrapper
 
 
-def _schedule_retry(func: str, job_id: str, retry: Retry) -> None:
+def _schedule_retry(func: str, subject_id: str, retry: Retry) -> None:
     schedule(
         func,
-        job_id,
+        subject_id,
         retry.attempt + 1,
-        name=f"{func}:{job_id}:{retry.attempt + 1}",
+        name=f"{func}:{subject_id}:{retry.attempt + 1}",
         schedule_type=Schedule.ONCE,
         next_run=timezone.now() + timedelta(seconds=retry.delay),
     )
@@ -64,6 +64,16 @@ def ingest_result(job_id: str, attempt: int = 1) -> str:
             return "gave up"
         _schedule_retry("gallery.tasks.ingest_result", job_id, retry)
         return f"retry {attempt}"
+
+
+def deliver_webhook(delivery_id: str, attempt: int = 1) -> str:
+    """POST a job's end to its webhook URL; again later, with back-off, until it answers 2xx
+    (the rules are gallery/webhooks.py's). Not in English: the body is already made."""
+    retry = webhooks.deliver(delivery_id=delivery_id)
+    if retry is not None:
+        _schedule_retry("gallery.tasks.deliver_webhook", str(delivery_id), retry)
+        return f"retry {attempt}"
+    return "done"
 
 
 @_in_english
@@ -184,3 +194,10 @@ def purge_trash() -> int:
     from .trash import purge_expired
 
     return purge_expired().deleted
+
+
+def forget_idempotency_keys() -> int:
+    """Daily: forget Idempotency-Keys older than API_IDEMPOTENCY_HOURS (gallery/idempotency.py)."""
+    from .idempotency import purge_expired
+
+    return purge_expired()

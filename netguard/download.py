@@ -22,7 +22,7 @@ import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -203,17 +203,11 @@ def _mount_pinning(session: requests.Session) -> None:
             session.mount(prefix, _PinnedAdapter())
 
 
-def _request(
-    session: requests.Session,
-    *,
-    url: str,
-    allowed: addr.HostEntries | None,
-    private_allowed: addr.HostEntries,
-    connect_timeout: float,
-    read_timeout: float,
-    deadline: float,
-) -> requests.Response:
-    """Check one hop, then GET it from one of its checked addresses. Headers read, body not."""
+def checked_addresses(
+    url: str, *, allowed: addr.HostEntries | None, private_allowed: addr.HostEntries
+) -> tuple[SplitResult, int, list[addr.Address]]:
+    """The URL's parts, port and every address its host resolves to, each checked; raises Refused
+    (scheme, malformed, host not allowed, a forbidden address) or Unavailable (DNS)."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in _SCHEMES:
@@ -239,6 +233,26 @@ def _request(
         if addr.is_forbidden(address, may_be_private=may_be_private):
             # The code names no address: whoever reads the error should not learn our network.
             raise Refused("private_address")
+    return parts, port, addresses
+
+
+def _request(
+    session: requests.Session,
+    *,
+    url: str,
+    allowed: addr.HostEntries | None,
+    private_allowed: addr.HostEntries,
+    connect_timeout: float,
+    read_timeout: float,
+    deadline: float,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> requests.Response:
+    """Check one hop, then send the request (a GET for an image unless told otherwise) to one of
+    its checked addresses. Headers read, body not."""
+    parts, port, addresses = checked_addresses(url, allowed=allowed, private_allowed=private_allowed)
+    scheme = parts.scheme.lower()
 
     host_header = parts.netloc
     path = parts.path or "/"
@@ -249,9 +263,11 @@ def _request(
             raise Unavailable("too_slow")
         netloc = f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}"
         try:
-            return session.get(
+            return session.request(
+                method,
                 urlunsplit((scheme, netloc, path, parts.query, "")),
-                headers={"Host": host_header, "Accept": "image/*", "Accept-Encoding": "identity"},
+                data=body,
+                headers={"Host": host_header, **(headers or {"Accept": "image/*", "Accept-Encoding": "identity"})},
                 allow_redirects=False,
                 stream=True,
                 timeout=(min(connect_timeout, remaining), min(read_timeout, remaining)),

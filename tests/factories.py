@@ -164,3 +164,15 @@ def saving_job(owner, prompt: str = "Roses", **params: Any) -> Job:
     jobs.record_callback(job_id=job.id, body=callback_body("success-documented"), success=True, safe=True)
     job.refresh_from_db()
     return job
+
+
+def api_token(owner, *, scope: str = "write", name: str = "test script") -> str:
+    """A personal access token of `owner`, as the profile page makes one; returns the token."""
+    from gallery import api_tokens
+
+    return api_tokens.issue(owner=owner, name=name, scope=scope).plaintext
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The test client's keyword arguments for an API request with `token`."""
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}

@@ -37,7 +37,7 @@ def png_bytes(size: tuple[int, int] = (64, 64), colour: tuple[int, int, int] = (
 class Recorder:
     """A threaded local HTTP server whose routes are plain functions; it records requests."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.requests: list[dict] = []
         self.routes: dict[str, callable] = {}
         recorder = self
@@ -67,7 +67,7 @@ class Recorder:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

@@ -78,6 +78,8 @@ class Stack:
         self.dir = Path(tempfile.mkdtemp(prefix="aigc-stack-"))
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Where a test may run a webhook receiver: the one private address the site POSTs to.
+        self.webhook_port = _free_port()
         self.name = f"stack{secrets.token_hex(3)}"
         self.database_url = self._fresh_database()
         env = {
@@ -103,6 +105,8 @@ class Stack:
                 "ENGINE_CALLBACK_INTERVAL": "0.5",
                 # A slow image host is given up on after connect + 2 x read = 9 s, not 65 s.
                 "INGEST_READ_TIMEOUT": "3",
+                "WEBHOOK_PRIVATE_HOSTS_ALLOWED": f"127.0.0.1:{self.webhook_port}",
+                "WEBHOOK_BACKOFF_SECONDS": "1",
                 "Q_SYNC": "0",
                 "Q_CLUSTER_NAME": self.name,
                 "Q_WORKERS": str(workers),
@@ -301,6 +305,27 @@ class Stack:
             "from gallery.models import Image\n"
             "result = {str(i.id): {'rating': i.rating, 'triage': i.triage, 'favourite': i.is_favourite, "
             "'trashed': i.trashed_at is not None} for i in Image.objects.filter(owner__username=args['username'])}",
+            username=username,
+        )
+
+    def api_token(self, username: str, *, scope: str = "write") -> dict:
+        """A personal access token of `username`, as its profile page makes one: the token and
+        the webhook signing secret."""
+        return self._query(
+            "from django.contrib.auth import get_user_model\n"
+            "from gallery import api_tokens\n"
+            "issued = api_tokens.issue(owner=get_user_model().objects.get(username=args['username']), "
+            "name='stack test', scope=args['scope'])\n"
+            "result = {'token': issued.plaintext, 'secret': issued.token.webhook_secret}",
+            username=username,
+            scope=scope,
+        )
+
+    def debits_of(self, username: str) -> int:
+        """How many debits the user's ledger holds."""
+        return self._query(
+            "from gallery.models import CreditTransaction\n"
+            "result = CreditTransaction.objects.filter(user__username=args['username'], kind='debit').count()",
             username=username,
         )
 

@@ -265,6 +265,14 @@ def test_with_debug_off_an_engine_allowance_without_a_port_is_refused():
     assert "ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED entries must be host:port" in stderr
 
 
+@pytest.mark.parametrize("name", ["WEBHOOK_PRIVATE_HOSTS_ALLOWED", "INGEST_PRIVATE_HOSTS_ALLOWED"])
+def test_with_debug_off_webhook_and_ingest_allowances_must_name_their_port(name):
+    """Fails before the change: a bare host was taken, opening every port of it to whoever chose
+    the address (a webhook URL is the API user's choice)."""
+    stderr = _refusal(**PRODUCTION, ENGINE_TOKEN="a-long-random-engine-secret", **{name: "10.0.0.5"})
+    assert f"{name} entries must be host:port" in stderr
+
+
 ABUSE_PROBE = (
     "import django, json; django.setup(); from django.conf import settings as s; "
     "print(json.dumps({'rate': s.SIGNUP_RATE_PER_IP, 'limit': s.AXES_FAILURE_LIMIT, "

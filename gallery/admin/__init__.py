@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 # Importing the modules registers their admins; one module per area.
-from . import audit, jobs, ledger, moderation  # noqa: F401
+from . import api, audit, jobs, ledger, moderation  # noqa: F401
 
 admin.site.site_header = _("Gallery AIGC staff")
 admin.site.site_title = _("Gallery AIGC staff")

@@ -1,5 +1,5 @@
 """Data of the site: jobs and their callbacks, gallery images and albums, the credit ledger,
-moderation and the inspiration gallery, one module each.
+moderation, the inspiration gallery and the JSON API's tokens, keys and webhooks, one module each.
 
 Rows here hold state; the rules that change it live in the domain modules (jobs.py,
 credits.py, ingest.py, moderation.py). In particular nothing but `gallery.jobs` writes
@@ -7,6 +7,15 @@ credits.py, ingest.py, moderation.py). In particular nothing but `gallery.jobs` 
 `gallery.audit` writes the audit log.
 """
 
+from .api import (  # noqa: F401
+    ApiSubmission,
+    ApiToken,
+    IdempotencyKey,
+    TokenScope,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookState,
+)
 from .credits import (  # noqa: F401
     LEDGER_REASONS_BY_KIND,
     CreditAccount,

@@ -136,6 +136,8 @@ class AuditAction(models.TextChoices):
     IMAGES_TRASHED = "images.trashed", _("Pictures moved to the trash")
     IMAGES_RESTORED = "images.restored", _("Pictures restored from the trash")
     IMAGES_PURGED = "images.purged", _("Pictures deleted for good")
+    API_TOKEN_CREATED = "api_token.created", _("API token created")
+    API_TOKEN_REVOKED = "api_token.revoked", _("API token revoked")
 
 
 class AuditEntry(models.Model):

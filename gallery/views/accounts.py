@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import credits, signups
+from .. import api_tokens, credits, signups
 from ..clientip import client_ip
-from ..forms import ProfileForm, SignupForm
-from ..models import CreditTransaction, Image, Job
+from ..forms import ApiTokenForm, ProfileForm, SignupForm
+from ..models import ApiToken, CreditTransaction, Image, Job
 from .navigation import safe_next
 
 
@@ -96,6 +96,19 @@ def profile(request: HttpRequest) -> HttpResponse:
             return redirect("profile")
     else:
         form = ProfileForm(instance=request.user)
+    return render_profile(request, form=form)
+
+
+def render_profile(
+    request: HttpRequest,
+    *,
+    form: ProfileForm | None = None,
+    token_form: ApiTokenForm | None = None,
+    issued: api_tokens.Issued | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The profile page: the account, its numbers and its API tokens (`issued`: one just made,
+    shown this once)."""
     stats = {
         "jobs": Job.objects.filter(owner=request.user).count(),
         "images": Image.objects.visible_to(request.user).filter(owner=request.user).count(),
@@ -103,4 +116,12 @@ def profile(request: HttpRequest) -> HttpResponse:
         "recent_credits": CreditTransaction.objects.filter(user=request.user)[:5],
         "awaits_verification": bool(request.user.email) and signups.awaits_verification(user=request.user),
     }
-    return render(request, "registration/profile.html", {"form": form, **stats})
+    context = {
+        "form": form or ProfileForm(instance=request.user),
+        "token_form": token_form or ApiTokenForm(),
+        "tokens": ApiToken.objects.filter(owner=request.user).order_by("-created_at")[:50],
+        "issued": issued,
+        "api_docs_url": reverse("api-v1:openapi-view"),
+        **stats,
+    }
+    return render(request, "registration/profile.html", context, status=status)

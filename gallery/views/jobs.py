@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from .. import credits, galleries, imaging, intake, jobs, kinds, moderation, presets, reuse, waiting
 from ..access import get_job_for_user
-from ..models import Job
+from ..models import ApiSubmission, Job
 from .navigation import safe_next
 
 
@@ -139,6 +139,9 @@ def job_detail(request: HttpRequest, job_id: UUID) -> HttpResponse:
         context["wait"] = waiting.of(job, now=timezone.now())
     if request.htmx:
         return render(request, "jobs/_status.html", context)
+    context["api_submission"] = ApiSubmission.objects.filter(job=job).first()
+    if context["api_submission"] is not None:
+        context["webhook_deliveries"] = job.webhook_deliveries.prefetch_related("attempt_log").order_by("created_at")
     return render(request, "jobs/detail.html", context)
 
 

@@ -30,6 +30,7 @@ urlpatterns = [
     path("studio/<slug:kind>/", studio.studio_page, name="studio_kind"),
     path("studio/groups/<uuid:job_id>/", studio.studio_group, name="studio_group"),
     path("studio/batches/<uuid:batch>/cancel/", studio.cancel_batch, name="cancel_batch"),
+    path("studio/jobs/<uuid:job_id>/cancel/", studio.cancel_card, name="cancel_card"),
     # jobs
     path("jobs/", jobs.job_list, name="job_list"),
     path("jobs/prompts/", jobs.prompt_history, name="prompt_history"),

@@ -148,6 +148,22 @@ def test_cancel_from_a_card_refunds_and_comes_back_to_the_studio(alice_client, a
     assert _cards(_studio(alice_client)) == ["cancelled"]
 
 
+@pytest.mark.parametrize(("language", "said"), [("en", "The job was cancelled"), ("zh-hans", "任务已取消")])
+def test_cancel_from_a_card_with_htmx_answers_its_group(alice_client, alice, bob, language, said):
+    job = make_job(alice)
+    url = reverse("cancel_card", args=[job.id])
+    assert f'hx-post="{url}"' in _studio(alice_client)
+    html = alice_client.post(url, HTTP_ACCEPT_LANGUAGE=language, **HTMX).content.decode()
+    assert _cards(html) == ["cancelled"] and said in html and 'id="credit-balance"' in html
+    assert re.search(r'id="form-balance"[^>]*hx-swap-oob="true">[^<]*50', html)  # and the form's "you have"
+    assert credits.balance_of(alice) == 50
+    again = alice_client.post(url, **HTMX).content.decode()
+    assert "Only a job that is still queued can be cancelled." in again
+    client = Client()
+    client.force_login(bob)
+    assert client.post(url, **HTMX).status_code == 404
+
+
 def test_another_users_group_is_not_found(alice, bob):
     job = make_job(alice)
     client = Client()

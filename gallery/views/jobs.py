@@ -85,7 +85,6 @@ def form_context(request: HttpRequest, form, job_kind: kinds.Kind) -> dict:
         "cost": job_kind.cost,
         # What each count of pictures costs; the browser shows the one chosen (static/js/site.js).
         "batch_costs": [(n, n * job_kind.cost, n == chosen) for n in counts],
-        "balance": credits.balance_of(request.user),
         "aspects": presets.ASPECTS,
         "styles": presets.STYLES,
     }

@@ -85,6 +85,23 @@ def cancel_batch(request: HttpRequest, batch: UUID) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def cancel_card(request: HttpRequest, job_id: UUID) -> HttpResponse:
+    """A card's "Cancel" with htmx: the job is cancelled and refunded (jobs.cancel, as on the job
+    page), and its group comes back as it is now. Without JavaScript the card posts to the job
+    page's cancel instead, which opens the studio again."""
+    job = get_job_for_user(request, job_id)
+    try:
+        jobs.cancel(job=job, by=request.user)
+        note = _("The job was cancelled and your credits refunded.")
+    except jobs.JobNotCancellable as exc:
+        note = str(exc)
+    job.refresh_from_db()
+    group = studio.group_of(job, now=timezone.now())
+    return render(request, "studio/_group.html", {"group": group, "poll_ms": POLL_MS, "note": note})
+
+
+@login_required
 def studio_group(request: HttpRequest, job_id: UUID) -> HttpResponse:
     """One group of cards as it is now (the poll of an unfinished group)."""
     job = get_job_for_user(request, job_id)

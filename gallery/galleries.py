@@ -127,6 +127,14 @@ class Run:
     images: list[Image]
     batch: UUID | None = None
 
+    @property
+    def run_again_url(self) -> str:
+        """ "Run again with changes" for a batch: the studio's form with its first job's parameters."""
+        from . import reuse
+
+        job = self.images[0].job if self.batch else None
+        return reuse.run_again_url(job, count=len(self.images)) if job is not None else ""
+
 
 def batch_runs(images: Iterable[Image]) -> list[Run]:
     """The images in their order, those of one batch next to each other as one run (the gallery

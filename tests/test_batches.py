@@ -217,6 +217,8 @@ def test_the_gallery_shows_a_batch_as_one_group(alice_client, alice):
     run = html.split('data-testid="batch-run"', 1)[1].split("</section>", 1)[0]
     assert run.count('data-testid="image-card"') == 3 and "Batch of 3 pictures" in run
     assert "alone" not in run and "after" not in run
+    again = re.search(r'href="([^"]+)" data-testid="batch-run-again"', run).group(1).replace("&amp;", "&")
+    assert again.startswith(reverse("studio_kind", args=["txt2img"]) + "?") and "count=3" in again
     assert html.count('data-testid="image-card"') == 5
     zh = alice_client.get(reverse("gallery"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "一批 3 张" in zh

@@ -131,15 +131,21 @@ def test_the_count_follows_the_setting(alice_client, settings):
     assert "Select a valid choice" in response.content.decode() and not Job.objects.exists()
 
 
-def test_a_batch_from_the_studio_arrives_as_one_group_of_cards(alice_client, alice):
+def test_a_batch_from_the_studio_arrives_as_one_group_of_cards(alice_client, alice, settings):
+    settings.JOBS_MAX_IN_FLIGHT = 10
     response = alice_client.post(reverse("studio_kind", args=["txt2img"]), txt2img_form("fox", count=4), **HTMX)
     html = response.content.decode()
     assert Job.objects.filter(owner=alice).count() == 4
     assert html.count('data-testid="result-group"') == 1 and html.count('data-testid="result-card"') == 4
     assert "Batch of 4 pictures" in html and 'data-testid="cancel-rest"' in html
+    assert "4 pictures started." in html and 'href="#studio-results"' in html  # seen from a phone too
     assert re.search(r'<span data-cost-for="4">4 pictures cost 8 credits</span>', html)  # the form as sent
+    zh = alice_client.post(
+        reverse("studio_kind", args=["txt2img"]), txt2img_form("fox", count=2), HTTP_ACCEPT_LANGUAGE="zh-hans", **HTMX
+    ).content.decode()
+    assert "已开始生成 2 张图片。" in zh and "查看作品" in zh
     page = alice_client.get(reverse("studio"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert page.count('data-testid="result-group"') == 1 and "一批 4 张" in page
+    assert page.count('data-testid="result-group"') == 2 and "一批 4 张" in page
 
 
 def test_a_batch_the_balance_does_not_cover_is_refused_on_the_form(make_user, client):

@@ -52,6 +52,11 @@ def studio_page(request: HttpRequest, kind: str = "txt2img") -> HttpResponse:
             # The form stays as it was sent (people try a prompt again with one word changed);
             # a browser does not keep an upload, so that one is chosen again.
             new_group = studio.group_of(started.job, now=timezone.now())
+            notes.insert(
+                0,
+                ngettext("%(count)d picture started.", "%(count)d pictures started.", len(started.jobs))
+                % {"count": len(started.jobs)},
+            )
     else:
         form = blank_form(request, job_kind)
     context = {**form_context(request, form, job_kind), "notes": notes, "poll_ms": POLL_MS}

@@ -353,6 +353,7 @@ WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10.0)
 # Webhook URLs pass the SSRF guard of ingest (netguard/): private and loopback addresses are refused
 # unless their "host:port" is listed here (a test's receiver on 127.0.0.1; port required, below).
 WEBHOOK_PRIVATE_HOSTS_ALLOWED = env_list("WEBHOOK_PRIVATE_HOSTS_ALLOWED", [])
+INBOX_POLL_SECONDS = env_int("INBOX_POLL_SECONDS", 10)  # how often a background tab asks for the unread count
 
 # --- offline engine ---
 
@@ -381,7 +382,6 @@ _S3_HOST_PORT = f"{_s3_host}:{_s3_url.port or (443 if _s3_url.scheme == 'https' 
 ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED = env_list(
     "ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED", [_S3_HOST_PORT] if DEBUG and _s3_url.hostname else []
 )
-
 
 if not DEBUG:
     require_ports("ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED", ENGINE_FETCH_PRIVATE_HOSTS_ALLOWED, "the object store's, say")

@@ -20,7 +20,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import audit
+from . import audit, notices
 from .models import CreditAccount, CreditTransaction, Job, JobStatus, LedgerReason
 
 Kind = CreditTransaction.Kind
@@ -143,10 +143,12 @@ def grant(
 
 
 def _audit_staff_move(row: CreditTransaction, *, action: audit.Action) -> None:
-    """Staff credit moves are audited in the transaction that writes their ledger row."""
+    """Staff credit moves are audited in the transaction that writes their ledger row, and
+    announced in the user's inbox once it is committed."""
     audit.record(
         row.actor, action, row, user=row.user_id, amount=row.amount, balance_after=row.balance_after, reason=row.reason
     )
+    transaction.on_commit(lambda: notices.credits_moved(row.pk), robust=True)
 
 
 def grant_signup_credits(*, user: AbstractBaseUser) -> CreditTransaction | None:

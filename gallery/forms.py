@@ -96,6 +96,16 @@ class ProfileForm(forms.ModelForm):
         labels = {"first_name": _("Display name"), "email": _("Email")}
 
 
+class NoticePreferenceForm(forms.Form):
+    """Whether job endings are mailed as well as shown in the inbox (gallery/notices.py)."""
+
+    email_job_ends = forms.BooleanField(
+        label=_("E-mail me when a job ends"),
+        required=False,
+        help_text=_("Sent to the address above, in the language of this page."),
+    )
+
+
 class ApiTokenForm(forms.Form):
     """A new personal access token for the API (gallery/api_tokens.py)."""
 

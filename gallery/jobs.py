@@ -28,7 +28,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import audit, credits, webhooks
+from . import audit, credits, notices, webhooks
 from .models import ACTIVE_STATUSES, CallbackDelivery, Image, Job, JobFailure, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -89,6 +89,9 @@ def _move(job: Job, to: str, **fields: Any) -> None:
         # A job made through the API may have a webhook to call; robust: a failure to queue it
         # is logged and never undoes or breaks the move.
         transaction.on_commit(lambda: webhooks.job_ended(job.id), robust=True)
+        # The owner's inbox (and mail, if they asked for it), the same way: after the commit, so a
+        # rolled-back end is never announced, and a notice that fails never undoes the move.
+        transaction.on_commit(lambda: notices.job_ended(job.id), robust=True)
 
 
 def _lock(job_id: UUID | str) -> Job:

@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
-from . import ingest, jobs, provider, submission, webhooks
+from . import ingest, jobs, notices, provider, submission, webhooks
 from .models import Job, JobStatus
 from .retrying import Retry
 
@@ -74,6 +74,12 @@ def deliver_webhook(delivery_id: str, attempt: int = 1) -> str:
         _schedule_retry("gallery.tasks.deliver_webhook", str(delivery_id), retry)
         return f"retry {attempt}"
     return "done"
+
+
+def mail_notice(notice_id: int) -> str:
+    """Mail a job-end notice to a user who asked for it, outside the request that ended the job
+    (the rules are gallery/notices.py's; it speaks the user's chosen language)."""
+    return "sent" if notices.send_email(notice_id=notice_id) else "not sent"
 
 
 @_in_english

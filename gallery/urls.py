@@ -1,8 +1,8 @@
-"""Gallery, inspiration, credits and staff report pages."""
+"""Gallery, inspiration, credits, inbox and staff report pages."""
 
 from django.urls import path
 
-from .views import albums, compare, credits, galleries, inspiration, moderation, reports, trash, triage
+from .views import albums, compare, credits, galleries, inspiration, moderation, notices, reports, trash, triage
 
 urlpatterns = [
     # personal gallery (login required) and the public explore page
@@ -43,6 +43,12 @@ urlpatterns = [
     # credits and staff reports
     path("credits/", credits.credit_history, name="credit_history"),
     path("staff/usage/", reports.usage_report, name="usage_report"),
+    # the inbox: notices of jobs that ended and of staff credit moves
+    path("inbox/", notices.inbox_page, name="inbox"),
+    path("inbox/unread.json", notices.unread_json, name="inbox_unread"),
+    path("inbox/read-all/", notices.mark_all_read, name="inbox_read_all"),
+    path("inbox/settings/", notices.notice_settings, name="notice_settings"),
+    path("inbox/<int:notice_id>/", notices.notice_open, name="notice_open"),
     # reporting a public image; staff handle reports in the admin
     path("images/<uuid:image_id>/report/", moderation.report_image, name="report_image"),
 ]

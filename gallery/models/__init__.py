@@ -1,5 +1,6 @@
 """Data of the site: jobs and their callbacks, gallery images and albums, the credit ledger,
-moderation, the inspiration gallery and the JSON API's tokens, keys and webhooks, one module each.
+moderation, the inspiration gallery, the JSON API's tokens, keys and webhooks and the inbox's
+notices, one module each.
 
 Rows here hold state; the rules that change it live in the domain modules (jobs.py,
 credits.py, ingest.py, moderation.py). In particular nothing but `gallery.jobs` writes
@@ -54,5 +55,12 @@ from .moderation import (  # noqa: F401
     Report,
     SensitiveCategory,
     SensitiveWord,
+)
+from .notifications import (  # noqa: F401
+    CREDIT_NOTICE_KINDS,
+    JOB_NOTICE_KINDS,
+    Notice,
+    NoticeKind,
+    NoticePreference,
 )
 from .storage import Reconciliation  # noqa: F401

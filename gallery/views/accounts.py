@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import api_tokens, credits, signups
+from .. import api_tokens, credits, notices, signups
 from ..clientip import client_ip
-from ..forms import ApiTokenForm, ProfileForm, SignupForm
+from ..forms import ApiTokenForm, NoticePreferenceForm, ProfileForm, SignupForm
 from ..models import ApiToken, CreditTransaction, Image, Job
 from .navigation import safe_next
 
@@ -107,8 +107,8 @@ def render_profile(
     issued: api_tokens.Issued | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    """The profile page: the account, its numbers and its API tokens (`issued`: one just made,
-    shown this once)."""
+    """The profile page: the account, its numbers, whether job endings are mailed, and its API
+    tokens (`issued`: one just made, shown this once)."""
     stats = {
         "jobs": Job.objects.filter(owner=request.user).count(),
         "images": Image.objects.visible_to(request.user).filter(owner=request.user).count(),
@@ -119,6 +119,7 @@ def render_profile(
     context = {
         "form": form or ProfileForm(instance=request.user),
         "token_form": token_form or ApiTokenForm(),
+        "notice_form": NoticePreferenceForm(initial={"email_job_ends": notices.wants_email(user_id=request.user.pk)}),
         "tokens": ApiToken.objects.filter(owner=request.user).order_by("-created_at")[:50],
         "issued": issued,
         "api_docs_url": reverse("api-v1:openapi-view"),

@@ -762,3 +762,83 @@ def test_journey_8_compare_a_picture_with_its_upscale_and_search_in_chinese(new_
     page.set_viewport_size({"width": 390, "height": 844})
     shot(page, "compare-phone-en")
     assert stack.invariants()["ok"]
+
+
+# Records each browser notification the page shows (the real one is shown as well).
+NOTIFICATION_RECORDER = """
+window.__notified = [];
+if (window.Notification) {
+  const Real = window.Notification;
+  window.Notification = class extends Real {
+    constructor(title, options) { super(title, options); window.__notified.push(title); }
+  };
+}
+"""
+# The tab goes to the background, or comes back: what the browser does when another tab is chosen.
+SET_VISIBILITY = """(hidden) => {
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+  const state = hidden ? "hidden" : "visible";
+  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+INBOX_WORDS = {
+    "en": {"bell": "Inbox, unread notices: {n}", "failed": "Your job failed; 2 credits were refunded"},
+    "zh-hans": {"bell": "收件箱，未读通知：{n}", "failed": "任务失败；已退还 2 积分"},
+}
+
+
+@pytest.mark.parametrize(
+    ("device", "width", "locale", "language"), [("desktop", 1366, "en-US", "en"), ("phone", 360, "zh-CN", "zh-hans")]
+)
+def test_journey_9_a_job_that_ends_while_the_tab_is_hidden_shows_in_its_title(
+    new_page, stack, device, width, locale, language
+):
+    """The inbox page is left in a background tab; a job of the user's fails meanwhile: the tab's
+    title gains "(1) " within a poll or two, the browser notification (allowed once with the
+    inbox page's button) is shown, and back in view the title is restored and the bell counts 1;
+    opening the notice leads to the job and empties the bell."""
+    from playwright.sync_api import expect
+
+    shot = Shots(f"9-inbox-hidden-tab-{device}-{language}")
+    words = INBOX_WORDS[language]
+    username = f"journey9{device}"
+    stack.create_user(username, PASSWORD, credits_amount=10)
+    page = new_page(locale=locale, width=width)
+    page.context.add_init_script(NOTIFICATION_RECORDER)
+    _log_in(page, username)
+    bell = page.locator("[data-testid=inbox-bell]")
+    assert bell.is_visible() and bell.get_attribute("aria-label") == words["bell"].format(n=0)
+    bell.click()
+    page.wait_for_url(re.compile(r"/inbox/$"))
+    title = page.title()
+    permission = page.locator("[data-testid=notify-permission]")
+    assert permission.is_visible()  # the browser has not been asked yet
+    page.context.grant_permissions(["notifications"], origin=stack.url)
+    permission.click()
+    expect(permission).to_be_hidden()
+    shot(page, "inbox-empty")
+
+    page.evaluate(SET_VISIBILITY, True)
+    http = stack.session(username, PASSWORD)
+    job_url = stack.submit(http, "a lighthouse in the fog [[fail]]")
+    assert stack.wait_for_job(http, job_url) == "failed"
+    expect(page).to_have_title(f"(1) {title}", timeout=30_000)
+    assert page.evaluate("window.__notified") == [words["failed"]]
+    shot(page, "title-while-hidden")
+
+    page.evaluate(SET_VISIBILITY, False)
+    assert page.title() == title
+    expect(bell.locator("[data-bell-count]")).to_have_text("1")
+    assert bell.get_attribute("aria-label") == words["bell"].format(n=1)
+    page.reload()
+    notice = page.locator("[data-testid=notice]")
+    assert notice.count() == 1 and words["failed"] in notice.inner_text()
+    shot(page, "inbox-one-unread")
+    notice.locator("a").click()
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+    assert page.url == job_url
+    assert bell.get_attribute("aria-label") == words["bell"].format(n=0)
+    shot(page, "job-page-bell-empty")
+    page.goto("/inbox/")
+    shot(page, "inbox-read")
+    assert stack.invariants()["ok"]

@@ -332,8 +332,8 @@ CREDITS_DAILY_TOPUP = env_int("CREDITS_DAILY_TOPUP", 0)  # 0 = no daily top-up
 CREDIT_COSTS = {kind.name: env_int(kind.cost_setting, kind.default_cost) for kind in job_kinds.KINDS}
 JOBS_MAX_IN_FLIGHT = env_int("JOBS_MAX_IN_FLIGHT", 4)
 JOBS_MAX_PER_MINUTE = env_int("JOBS_MAX_PER_MINUTE", 10)
-# The most pictures one submission may ask for (each its own job and charge); the limits above
-# count pictures, so a batch larger than JOBS_MAX_IN_FLIGHT could never start.
+FAIR_SHARE_PER_USER = max(0, env_int("FAIR_SHARE_PER_USER", 2))  # jobs with the provider at once (gallery/fairqueue.py)
+# The most pictures one submission may ask for: each is its own job, charge and place in the limits above.
 BATCH_MAX = env_int("BATCH_MAX", 4)
 if not 1 <= BATCH_MAX <= 16:
     raise ImproperlyConfigured("BATCH_MAX must be between 1 and 16")

@@ -15,6 +15,9 @@ What the task does:
 ``[[unsafe]]``              ``success: true, safe: false``, ``cdn``/``cos`` empty, a ``reason`` naming
                             the audit (nothing is stored)
 ``[[late:N]]``              the callback is sent N seconds after the work ends (N <= 600)
+``[[queued:N]]``            the task waits N seconds (N <= 600, default 30) in the engine's queue before
+                            a worker runs it, as on a busy service: the status call says ``pending``
+                            and the interrupt call can drop it meanwhile
 ``[[silent]]``              no callback at all; the status call still reports ``finished``
 ``[[twice]]``               the same callback body is delivered twice
 ``[[dup:N]]``               ... N times (1 <= N <= 20)
@@ -52,7 +55,7 @@ BARE = re.compile(r"^\s*([a-z][a-z0-9-]*)\s*(?::\s*(\d{1,4}))?\s*$", re.IGNORECA
 
 URL_FAULTS = ("img404", "notimage", "oversize", "slowimg", "redirect-private", "bomb")
 FLAG_FAULTS = ("fail", "unsafe", "silent", "twice", "backend-spelling")
-NUMBER_FAULTS = ("late", "dup", "slowimg")
+NUMBER_FAULTS = ("late", "dup", "slowimg", "queued")
 KNOWN = frozenset(URL_FAULTS + FLAG_FAULTS + NUMBER_FAULTS)
 
 MAX_LATE_SECONDS = 600
@@ -73,6 +76,7 @@ class Faults:
     url_fault: str = ""
     slow_seconds: int = 0
     backend_spelling: bool = False
+    queued_seconds: int = 0
 
     @property
     def names(self) -> list[str]:
@@ -86,6 +90,8 @@ class Faults:
             out.append(f"{self.url_fault}:{self.slow_seconds}" if self.slow_seconds else self.url_fault)
         if self.backend_spelling:
             out.append("backend-spelling")
+        if self.queued_seconds:
+            out.append(f"queued:{self.queued_seconds}")
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -98,6 +104,7 @@ class Faults:
             "url_fault": self.url_fault,
             "slow_seconds": self.slow_seconds,
             "backend_spelling": self.backend_spelling,
+            "queued_seconds": self.queued_seconds,
         }
 
     @classmethod
@@ -122,6 +129,8 @@ def _apply(found: dict[str, Any], name: str, number: str | None) -> bool:
     value = int(number) if number else None
     if name == "late":
         found["late_seconds"] = min(value if value is not None else 5, MAX_LATE_SECONDS)
+    elif name == "queued":
+        found["queued_seconds"] = min(value if value is not None else 30, MAX_LATE_SECONDS)
     elif name == "dup":
         found["copies"] = max(1, min(value if value is not None else 2, MAX_COPIES))
     elif name == "twice":

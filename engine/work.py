@@ -52,14 +52,28 @@ def submit(*, submission: Submission, public_base: str) -> EngineTask:
             notify_url=submission.notify_url,
             public_base=public_base.rstrip("/"),
         )
-        transaction.on_commit(lambda: _enqueue(uid))
+        delay = submission.faults.queued_seconds
+        transaction.on_commit(lambda: _enqueue(uid, delay=delay))
     return task
 
 
-def _enqueue(uid: str) -> None:
-    from django_q.tasks import async_task
+def _enqueue(uid: str, *, delay: int = 0) -> None:
+    from django_q.tasks import async_task, schedule
 
-    async_task("engine.tasks.run_task", uid)
+    if not delay:
+        async_task("engine.tasks.run_task", uid)
+        return
+    # [[queued:N]]: a busy service's queue. Planned, not slept on, so the wait holds no worker;
+    # django-q2 looks at its schedules every few seconds, so the run starts N s or a little later.
+    from django_q.models import Schedule
+
+    schedule(
+        "engine.tasks.run_task",
+        uid,
+        name=f"engine.tasks.run_task:{uid}",
+        schedule_type=Schedule.ONCE,
+        next_run=timezone.now() + timedelta(seconds=delay),
+    )
 
 
 # --- the run ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ row, re-reads its status and returns quietly when the work is already done (a du
 callback, a task run twice). Nothing else in the code base writes `Job.status`.
 
     queued ──► submitted ──► succeeded | failed | unsafe | timed_out
+       │  │         └──► cancelled (the provider confirmed it interrupted it: never run)
        │  └──► failed (the provider refused it before accepting it)
        └─────► cancelled
     timed_out ──► succeeded (the picture arrived after the sweep gave up; the refund stays)
@@ -28,7 +29,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import audit, credits, notices, webhooks
+from . import audit, credits, fairqueue, notices, provider, webhooks
 from .models import ACTIVE_STATUSES, CallbackDelivery, Image, Job, JobFailure, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,8 @@ logger = logging.getLogger(__name__)
 S = JobStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.QUEUED: frozenset({S.SUBMITTED, S.CANCELLED, S.FAILED}),
-    S.SUBMITTED: frozenset({S.SUCCEEDED, S.FAILED, S.UNSAFE, S.TIMED_OUT}),
+    # cancelled: only once the provider's interrupt call said it dropped the job (jobs.interrupt).
+    S.SUBMITTED: frozenset({S.SUCCEEDED, S.FAILED, S.UNSAFE, S.TIMED_OUT, S.CANCELLED}),
     # A late picture is still delivered: the user was refunded when the job timed out, and
     # keeps both the refund and the picture (no second charge).
     S.TIMED_OUT: frozenset({S.SUCCEEDED}),
@@ -56,8 +58,8 @@ class IllegalTransition(JobError):
 
 
 class JobNotCancellable(JobError):
-    def __init__(self) -> None:
-        super().__init__(_("Only a job that is still queued can be cancelled."))
+    def __init__(self, message: Any = None) -> None:
+        super().__init__(message or _("Only a job that is still queued can be cancelled."))
 
 
 class RateLimited(JobError):
@@ -86,6 +88,9 @@ def _move(job: Job, to: str, **fields: Any) -> None:
         setattr(job, name, value)
     job.save()
     if to in ENDED_STATUSES:
+        # A place of the owner's fair share may have come free: their next waiting job goes.
+        owner_id = job.owner_id
+        transaction.on_commit(lambda: fairqueue.dispatch_next(owner_id), robust=True)
         # A job made through the API may have a webhook to call; robust: a failure to queue it
         # is logged and never undoes or breaks the move.
         transaction.on_commit(lambda: webhooks.job_ended(job.id), robust=True)
@@ -245,16 +250,31 @@ def _enqueue(func: str, *args: Any) -> None:
 # --- submission ---
 
 
+class WaitingForShare(JobError):
+    """The owner already has their fair share of jobs with the provider (gallery/fairqueue.py):
+    the job stays queued and unclaimed, and is sent when one of theirs ends."""
+
+
 def claim_for_submission(*, job_id: UUID | str) -> Job | None:
     """Claim a queued job for the one POST to the provider; None if it is not ours to send.
+    Raises WaitingForShare, claiming nothing, when the owner has no free place.
 
     A conditional update is the guard (the API has no idempotency key): of two workers
-    running the same task, exactly one gets the row; the other stops.
+    running the same task, exactly one gets the row; the other stops. The fair share is
+    counted under the owner's account lock, so two of their jobs cannot both take the last place.
     """
-    now = timezone.now()
-    claimed = Job.objects.filter(id=job_id, status=S.QUEUED, submit_claimed_at__isnull=True).update(
-        submit_claimed_at=now
-    )
+    owner_id = Job.objects.filter(id=job_id).values_list("owner_id", flat=True).first()
+    if owner_id is None:
+        return None
+    with transaction.atomic():
+        credits.lock_account(user_id=owner_id)
+        if not Job.objects.filter(id=job_id, status=S.QUEUED, submit_claimed_at__isnull=True).exists():
+            return None
+        if not fairqueue.has_room(owner_id=owner_id):
+            raise WaitingForShare(f"job {job_id}: its owner has {fairqueue.share()} jobs with the provider")
+        claimed = Job.objects.filter(id=job_id, status=S.QUEUED, submit_claimed_at__isnull=True).update(
+            submit_claimed_at=timezone.now()
+        )
     if not claimed:
         return None
     return Job.objects.get(id=job_id)
@@ -314,6 +334,8 @@ def record_callback(*, job_id: UUID | str, body: dict, success: bool, safe: bool
         elif job.status == S.TIMED_OUT:
             outcome = CallbackDelivery.Outcome.LATE
         else:
+            # Ended for good (succeeded, failed, or cancelled: after an interrupt the provider
+            # should not call back, and if it does, no picture is stored and no credit moves).
             outcome = CallbackDelivery.Outcome.DUPLICATE
         delivery = CallbackDelivery.objects.create(job=job, body=body, success=success, safe=safe, outcome=outcome)
         if job.callback_received_at is None:
@@ -382,10 +404,48 @@ def time_out(*, job_id: UUID | str, reason: str = "no callback in time") -> Job:
     return _finish_with_refund(job_id=job_id, to=S.TIMED_OUT, reason=reason)
 
 
+def can_interrupt(job: Job) -> bool:
+    """May the owner cancel this job although it is with the provider? Only where the provider
+    has an interrupt call, we know the job's id there, and no result has come yet."""
+    return (
+        job.status == S.SUBMITTED
+        and provider.has_interrupt_call()
+        and bool(job.provider_task_id)
+        and job.callback_received_at is None
+    )
+
+
+def can_cancel(job: Job) -> bool:
+    """Whether a Cancel button is offered: queued and not yet being sent, or interruptible."""
+    return (job.status == S.QUEUED and job.submit_claimed_at is None) or can_interrupt(job)
+
+
+def interrupt(*, job: Job, by: AbstractBaseUser) -> Job:
+    """submitted → cancelled by its owner through the provider's interrupt call, refunded once,
+    and only when the provider confirms it dropped the job (it drops jobs still waiting in its
+    queue, not running ones). Raises JobNotCancellable otherwise, changing nothing.
+
+    A callback that still comes for it finds the job cancelled: it is recorded and ignored
+    (record_callback), so no picture is stored and nothing is charged or refunded again."""
+    if not can_interrupt(job):
+        raise JobNotCancellable(_("This job is already being made and cannot be cancelled."))
+    if not provider.interrupt(task_id=job.provider_task_id or ""):
+        raise JobNotCancellable(_("The image service has already started this job; it can no longer be cancelled."))
+    result = _finish_with_refund(
+        job_id=job.id, to=S.CANCELLED, reason="cancelled by user; the image service interrupted it", requested_by=by
+    )
+    if result.status != S.CANCELLED:
+        raise JobNotCancellable()
+    return result
+
+
 def cancel(*, job: Job, by: AbstractBaseUser) -> Job:
-    """queued → cancelled by its owner, refunded. Raises JobNotCancellable otherwise.
+    """queued → cancelled by its owner, refunded; a submitted job goes through `interrupt`.
+    Raises JobNotCancellable otherwise.
 
     A job a worker has already claimed may be on the wire; it cannot be cancelled any more."""
+    if job.status == S.SUBMITTED:
+        return interrupt(job=job, by=by)
     if job.status != S.QUEUED or job.submit_claimed_at is not None:
         raise JobNotCancellable()  # cheap answer from what the caller read; re-checked locked
     result = _finish_with_refund(

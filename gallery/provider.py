@@ -183,6 +183,10 @@ def status(*, task_id: str, session: requests.Session | None = None) -> dict[str
     return body if response.ok and isinstance(body, dict) else None
 
 
+def has_interrupt_call() -> bool:
+    return bool(settings.APISPACE_INTERRUPT_PATH)
+
+
 def interrupt(*, task_id: str, session: requests.Session | None = None) -> bool:
     """Ask the provider to drop a job still pending; False when unavailable or refused."""
     if not settings.APISPACE_INTERRUPT_PATH or not task_id:

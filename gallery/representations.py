@@ -75,6 +75,7 @@ def _wait(job: Job) -> dict[str, Any] | None:
         "overdue": wait.overdue,
         "gives_up_at": _when(wait.gives_up_at),
         "saving": job.is_saving,
+        "waiting_for_share": wait.waiting_for_share,
     }
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from . import reuse, waiting
+from . import jobs, reuse, waiting
 from .models import Image, Job, JobStatus
 
 # Groups of results the studio shows (older ones are in the gallery and "my jobs").
@@ -27,6 +27,11 @@ class Card:
     reuse_url: str = ""
     variation_url: str = ""
     from_image_links: list[reuse.FromImageLink] = field(default_factory=list)
+
+    @property
+    def can_cancel(self) -> bool:
+        """Queued and not being sent, or with a provider that can still interrupt it."""
+        return jobs.can_cancel(self.job)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ it. Then only three things can happen, and the provider client (`provider.submit
   re-sent, since the upstream may have accepted and charged for it; the callback, the status
   call or the sweep settles it;
 - it was refused for good (4xx): failed and refunded at once.
+
+Before the claim, the fair queue (gallery/fairqueue.py) may say the owner already has their
+share of jobs with the provider: then nothing is claimed or sent, and the job waits, queued.
 """
 
 from __future__ import annotations
@@ -36,7 +39,11 @@ class Outcome:
 
 
 def submit(*, job_id: UUID | str) -> Outcome:
-    job = jobs.claim_for_submission(job_id=job_id)
+    try:
+        job = jobs.claim_for_submission(job_id=job_id)
+    except jobs.WaitingForShare:
+        # Not claimed, not an attempt: it is sent when one of the owner's jobs ends.
+        return Outcome("waiting for a place")
     if job is None:
         return Outcome("not claimed")
     attempt = job.submit_attempts + 1

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import DurationField, ExpressionWrapper, F
 
+from . import fairqueue
 from .models import Job, JobStatus
 
 RECENT = 50  # finished jobs of a kind the usual time is taken from
@@ -40,22 +41,40 @@ def typical_seconds(kind: str) -> float | None:
 
 @dataclass(frozen=True)
 class Wait:
-    position: int | None  # 1 = next to be sent; only while queued
+    position: int | None  # 1 = next to be sent; only while queued and not waiting for a place
     typical_seconds: float | None
     overdue: bool  # taking more than OVERDUE_FACTOR times the usual
     gives_up_at: datetime | None  # when the sweep times it out and refunds it, if nothing arrives
+    # Queued behind the owner's own jobs: they have their fair share with the service already
+    # (gallery/fairqueue.py), and this one is sent when one of those ends.
+    waiting_for_share: bool = False
+    share: int = 0
 
 
 def of(job: Job, *, now: datetime) -> Wait:
     """What to tell the owner about a job that is not finished."""
-    position = None
-    if job.status == JobStatus.QUEUED:
-        ahead = Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=job.created_at).count()
-        position = ahead + 1
+    position, for_share = None, False
+    if job.status == JobStatus.QUEUED and job.submit_claimed_at is None:
+        full = fairqueue.owners_at_share()
+        for_share = job.owner_id in full
+        if not for_share:
+            # Jobs of users whose places are taken are not ahead of this one: they wait for
+            # their owner's jobs, not for the queue.
+            ahead = Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=job.created_at)
+            position = ahead.exclude(owner_id__in=full, submit_claimed_at__isnull=True).count() + 1
+    elif job.status == JobStatus.QUEUED:
+        position = 1  # claimed: being sent now
     typical = typical_seconds(job.kind)
     elapsed = (now - job.created_at).total_seconds()
     overdue = typical is not None and elapsed > OVERDUE_FACTOR * max(typical, 1.0)
     gives_up_at = None
     if job.status == JobStatus.SUBMITTED and job.submitted_at and not job.callback_received_at:
         gives_up_at = job.submitted_at + timedelta(minutes=settings.JOB_TIMEOUT_MINUTES)
-    return Wait(position=position, typical_seconds=typical, overdue=overdue, gives_up_at=gives_up_at)
+    return Wait(
+        position=position,
+        typical_seconds=typical,
+        overdue=overdue,
+        gives_up_at=gives_up_at,
+        waiting_for_share=for_share,
+        share=fairqueue.share(),
+    )

@@ -25,6 +25,7 @@ ALLOWED = {
     ("submitted", "failed"),
     ("submitted", "unsafe"),
     ("submitted", "timed_out"),
+    ("submitted", "cancelled"),
     ("timed_out", "succeeded"),
 }
 

@@ -196,7 +196,8 @@ def list_jobs(request, filters: Query[JobFilters]):
 
 @router.post("/{job_id}/cancel", response={200: schemas.JobOut, **PROBLEM_RESPONSES})
 def cancel_job(request, job_id: UUID):
-    """Cancel a job that is still queued; its credits are refunded."""
+    """Cancel a job that is still queued, or one with the image service while it can still
+    interrupt it (it waits in the service's queue); its credits are refunded."""
     if not request.api_token.can_create:
         return problems.problem("forbidden", _("This token may only read; make one that may create jobs."))
     job = _own_job(request, job_id)

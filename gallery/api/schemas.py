@@ -41,6 +41,8 @@ class Wait(Schema):
     overdue: bool
     gives_up_at: str | None
     saving: bool
+    # Queued behind the owner's own jobs (the fair queue): sent when one of them ends.
+    waiting_for_share: bool
 
 
 class Failure(Schema):

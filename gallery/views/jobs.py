@@ -133,6 +133,7 @@ def job_detail(request: HttpRequest, job_id: UUID) -> HttpResponse:
         "image": image if (image := getattr(job, "image", None)) and image.is_visible_to(request.user) else None,
         "poll_ms": 1000,
         "retryable_statuses": jobs.RETRYABLE_STATUSES,
+        "can_cancel": jobs.can_cancel(job),
     }
     if not job.is_finished:
         context["wait"] = waiting.of(job, now=timezone.now())

@@ -88,15 +88,15 @@ def _move(job: Job, to: str, **fields: Any) -> None:
         setattr(job, name, value)
     job.save()
     if to in ENDED_STATUSES:
+        # The owner's inbox (and mail, if they asked for it): after the commit, so a rolled-back end
+        # is never announced; robust: a notice that fails is logged and never undoes the move. First,
+        # so a page that sees the end sees its notice too but for a moment.
+        transaction.on_commit(lambda: notices.job_ended(job.id), robust=True)
         # A place of the owner's fair share may have come free: their next waiting job goes.
         owner_id = job.owner_id
         transaction.on_commit(lambda: fairqueue.dispatch_next(owner_id), robust=True)
-        # A job made through the API may have a webhook to call; robust: a failure to queue it
-        # is logged and never undoes or breaks the move.
+        # A job made through the API may have a webhook to call; robust, the same way.
         transaction.on_commit(lambda: webhooks.job_ended(job.id), robust=True)
-        # The owner's inbox (and mail, if they asked for it), the same way: after the commit, so a
-        # rolled-back end is never announced, and a notice that fails never undoes the move.
-        transaction.on_commit(lambda: notices.job_ended(job.id), robust=True)
 
 
 def _lock(job_id: UUID | str) -> Job:

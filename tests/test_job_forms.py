@@ -169,7 +169,7 @@ def test_the_live_status_refreshes_the_balance_when_the_job_ends(alice_client, a
     jobs.cancel(job=job, by=alice)
     finished = alice_client.get(reverse("job_detail", args=[job.id]), HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every' not in finished  # polling stops
-    assert finished.count('hx-swap-oob="true"') == 2
+    assert finished.count('hx-swap-oob="true"') == 3  # the balance twice, and the inbox's bell
     assert "◎ 50" in finished  # the refunded balance, in the header and on phones
 
 

@@ -209,11 +209,36 @@ def test_the_polled_json_has_the_count_and_the_newest_unread(alice_client, alice
     assert Client().get(reverse("inbox_unread")).json() == {"unread": 0, "latest": []}  # logged out
 
 
+def test_a_job_page_that_sees_its_job_end_updates_the_bell_in_place(alice_client, alice, commits):
+    job = submitted_job(alice)
+    polling = alice_client.get(reverse("job_detail", args=[job.id]), HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="inbox-bell"' not in polling  # nothing to say while it runs
+    with commits():
+        jobs.fail(job_id=job.id, reason="x")
+    for url in (reverse("job_detail", args=[job.id]), reverse("studio_group", args=[job.id])):
+        ended = alice_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+        bell = _bell(ended)
+        assert 'hx-swap-oob="true"' in bell and 'aria-label="Inbox, unread notices: 1"' in bell, url
+
+
 def test_the_page_loads_the_inbox_script_from_static(alice_client):
     html = alice_client.get(reverse("inbox")).content.decode()
     assert re.search(r'<script src="/static/js/inbox\.js[^"]*" defer></script>', html)
     assert "data-notify-permission hidden" in html  # shown by the script where the browser can notify
     assert "<script>" not in html
+
+
+def test_staff_see_who_was_told_what_in_the_admin(alice, staff, commits):
+    job = submitted_job(alice, "roses")
+    with commits():
+        jobs.fail(job_id=job.id, reason="x")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(staff)
+    listing = client.get(reverse("admin:gallery_notice_changelist")).content.decode()
+    assert "alice" in listing and str(job.id)[:8] in listing
+    notice = Notice.objects.get()
+    assert client.get(reverse("admin:gallery_notice_change", args=[notice.pk])).status_code == 200
+    assert client.get(reverse("admin:gallery_notice_add")).status_code == 403
 
 
 # --- e-mail ---

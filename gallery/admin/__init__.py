@@ -1,4 +1,5 @@
-"""Staff tools in the Django admin: jobs, the ledger, credits, moderation and the audit trail.
+"""Staff tools in the Django admin: jobs, the ledger, credits, moderation, the audit trail and
+the users' notices.
 
 Admin actions are ways in, like views: they ask for what they need on an
 intermediate page (a reason, a confirmation), then call one domain function per object —
@@ -12,7 +13,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 # Importing the modules registers their admins; one module per area.
-from . import api, audit, jobs, ledger, moderation  # noqa: F401
+from . import api, audit, jobs, ledger, moderation, notices  # noqa: F401
 
 admin.site.site_header = _("Gallery AIGC staff")
 admin.site.site_title = _("Gallery AIGC staff")

@@ -33,6 +33,11 @@ class Card:
         """Queued and not being sent, or with a provider that can still interrupt it."""
         return jobs.can_cancel(self.job)
 
+    @property
+    def can_retry(self) -> bool:
+        """Ended without a picture (and refunded): "Try again" makes a new job, as on its page."""
+        return self.job.status in jobs.RETRYABLE_STATUSES
+
 
 @dataclass(frozen=True)
 class Group:

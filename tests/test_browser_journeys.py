@@ -842,3 +842,71 @@ def test_journey_9_a_job_that_ends_while_the_tab_is_hidden_shows_in_its_title(
     page.goto("/inbox/")
     shot(page, "inbox-read")
     assert stack.invariants()["ok"]
+
+
+RETRY_WORDS = {
+    "en": {
+        "failed": "The image service failed",
+        "scaled": "(4000×3000) was scaled to 768×576",
+        "again": "A new try of",
+    },
+    "zh-hans": {"failed": "图像服务出错了", "scaled": "（4000×3000）已缩放到 768×576", "again": "这是对"},
+}
+
+
+def _phone_photo(path: Path) -> Path:
+    """A 4000×3000 JPEG as a phone takes it (one of scikit-image's bundled photographs, enlarged)."""
+    from PIL import Image as PILImage
+    from skimage import data
+
+    PILImage.fromarray(data.astronaut()).resize((4000, 3000)).save(path, "JPEG", quality=88)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("device", "width", "locale", "language"), [("desktop", 1366, "en-US", "en"), ("phone", 390, "zh-CN", "zh-hans")]
+)
+def test_journey_10_a_failed_picture_tried_again_and_a_phone_photo_made_anime(
+    new_page, stack, tmp_path, device, width, locale, language
+):
+    """From the studio: a job that fails says why in the user's language and that the credits came
+    back, and its card's "Try again" makes a new job linked to the old one (charged as usual:
+    the same marker fails again, and is refunded again); then a 4000×3000 phone photo uploaded
+    on the anime tab is taken, scaled to 768×576 with a notice, and becomes an anime picture."""
+    shot = Shots(f"10-retry-and-phone-photo-{device}-{language}")
+    words = RETRY_WORDS[language]
+    username = f"journey10{device}"
+    stack.create_user(username, PASSWORD, credits_amount=20)
+    page = new_page(locale=locale, width=width)
+    _log_in(page, username)
+    page.goto("/studio/")
+    page.fill("textarea[name=prompt]", "a quiet harbour at dawn [[fail]]")
+    page.click("[data-testid=submit-job]")
+    card = page.locator("#studio-results [data-testid=result-card]").first
+    card.locator("[data-testid=card-retry]").wait_for(timeout=90_000)
+    assert words["failed"] in card.inner_text()
+    assert _balance(page) == 20  # charged 2, refunded 2
+    shot(page, "failed-card")
+
+    card.locator("[data-testid=card-retry]").click()
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+    assert words["again"] in page.locator("[data-testid=retry-of]").inner_text()
+    _wait_live_result(page, shot, "retried")
+    assert page.locator("#job-status").get_attribute("data-status") == "failed"
+    assert _balance(page) == 20
+    shot(page, "retried-and-refunded-again")
+
+    page.goto("/studio/anime/")
+    page.set_input_files("input[name=source_upload]", str(_phone_photo(tmp_path / "IMG_0001.jpg")))
+    shot(page, "phone-photo-chosen")
+    page.click("[data-testid=submit-job]")
+    page.locator("[data-testid=form-notes]").wait_for()
+    assert words["scaled"] in page.locator("[data-testid=form-notes]").inner_text()
+    picture = page.locator("#studio-results [data-testid=result-picture]").first
+    picture.wait_for(timeout=120_000)
+    shot(page, "anime-picture")
+    page.locator("#studio-results [data-testid=card-open]").first.click()
+    page.wait_for_url(re.compile(r"/images/[0-9a-f-]{36}/$"))
+    assert "768×576" in page.inner_text("body")
+    shot(page, "anime-picture-page")
+    assert stack.invariants()["ok"]

@@ -148,6 +148,19 @@ def test_cancel_from_a_card_refunds_and_comes_back_to_the_studio(alice_client, a
     assert _cards(_studio(alice_client)) == ["cancelled"]
 
 
+@pytest.mark.parametrize(("language", "label"), [("en", "Try again"), ("zh-hans", "再试一次")])
+def test_a_failed_card_offers_try_again_which_makes_a_new_linked_job(alice_client, alice, language, label):
+    """Fails before the change: a failed card in the studio led only to its details."""
+    job = submitted_job(alice)
+    jobs.fail(job_id=job.id, reason="engine exploded")
+    page = alice_client.get(reverse("studio"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert 'data-testid="card-retry"' in page and label in page
+    response = alice_client.post(reverse("retry_job", args=[job.id]))
+    again = Job.objects.get(retry_of=job)
+    assert response["Location"] == reverse("job_detail", args=[again.id]) and again.status == "queued"
+    assert 'data-testid="card-retry"' not in _studio(alice_client).split(str(job.id))[0]
+
+
 @pytest.mark.parametrize(("language", "said"), [("en", "The job was cancelled"), ("zh-hans", "任务已取消")])
 def test_cancel_from_a_card_with_htmx_answers_its_group(alice_client, alice, bob, language, said):
     job = make_job(alice)

@@ -464,12 +464,14 @@ def test_journey_5_staff_refund_by_hand_and_read_the_usage_report(new_page, stac
 
 
 def _occupy_the_workers(stack, username: str) -> list[str]:
-    """Another user's three jobs that hold the stack's three workers for 20 s (the engine sleeps
+    """Three other users' jobs that hold the stack's three workers for 20 s (the engine sleeps
     before calling back, in a worker), so the next jobs wait in our queue long enough to be seen
-    waiting and to be cancelled."""
-    stack.create_user(username, PASSWORD, credits_amount=20)
-    http = stack.session(username, PASSWORD)
-    urls = [stack.submit(http, f"a slow lighthouse {n} [[late:20]]") for n in range(3)]
+    waiting and to be cancelled. Three users: the fair queue gives one user two workers at most."""
+    urls = []
+    for n in range(3):
+        stack.create_user(f"{username}{n}", PASSWORD, credits_amount=20)
+        http = stack.session(f"{username}{n}", PASSWORD)
+        urls.append(stack.submit(http, f"a slow lighthouse {n} [[late:20]]"))
     ids = [stack.job_id(url) for url in urls]
     for job_id in ids:
         stack.wait_for_status(job_id, {"submitted"}, timeout=30)

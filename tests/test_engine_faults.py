@@ -205,3 +205,20 @@ def test_faults_combine(client):
     assert elapsed >= 1.0
     assert len(bodies) == 2 and all(body["data"]["safe"] is False for body in bodies)
     assert sorted(faults.Faults.from_json(task.faults).names) == ["dup:2", "late:1", "unsafe"]
+
+
+def test_queued_keeps_a_task_pending_in_the_engines_queue_until_its_planned_run(
+    client, django_capture_on_commit_callbacks
+):
+    """[[queued:N]]: the task is not run now but planned N s later (a busy service's queue), so
+    the status call says pending and the interrupt call can still drop it."""
+    from django_q.models import Schedule
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, "txt2img", txt2img_body(text="a harbour [[queued:45]]"))
+    uid = response.json()["uid"]
+    task = EngineTask.objects.get(uid=uid)
+    assert task.status == "pending" and faults.Faults.from_json(task.faults).names == ["queued:45"]
+    planned = Schedule.objects.get(name=f"engine.tasks.run_task:{uid}")
+    assert 40 <= (planned.next_run - task.created_at).total_seconds() <= 50
+    assert task.params["text"] == "a harbour"

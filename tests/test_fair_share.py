@@ -125,6 +125,8 @@ def test_a_job_waiting_for_its_owners_share_says_so_and_others_are_not_behind_it
     assert "Waiting for one of your other jobs to finish: 2 jobs per person are made at a time" in html
     assert "in our queue" not in html
     assert "正在等待你的其他任务完成：每人同时制作 2 个任务" in _page(client, made[2], "zh-hans")
+    studio = client.get(reverse("studio"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert studio.count('data-testid="fair-share-note"') == 2  # the studio's cards say it too
     client.force_login(bob)
     html = _page(client, bobs)
     assert "Number 1 in our queue." in html

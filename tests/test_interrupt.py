@@ -93,3 +93,17 @@ def test_a_job_whose_picture_has_come_offers_no_cancel(alice, provider_server):
     job.refresh_from_db()
     assert not jobs.can_cancel(job)
     assert provider_server.requests == []
+
+
+def test_the_api_cancels_a_submitted_job_through_the_interrupt(client, alice, provider_server):
+    from tests.factories import api_token, bearer
+
+    job = submitted_job(alice)
+    response = client.post(f"/api/v1/jobs/{job.id}/cancel", **bearer(api_token(alice)))
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert credits.balance_of(alice) == 50
+    provider_server.routes["/interrupt"] = json_reply({"success": False, "status": "working"})
+    other = submitted_job(alice)
+    response = client.post(f"/api/v1/jobs/{other.id}/cancel", **bearer(api_token(alice)), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 409
+    assert "already started" in response.json()["detail"]

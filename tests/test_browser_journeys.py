@@ -784,8 +784,12 @@ SET_VISIBILITY = """(hidden) => {
   document.dispatchEvent(new Event("visibilitychange"));
 }"""
 INBOX_WORDS = {
-    "en": {"bell": "Inbox, unread notices: {n}", "failed": "Your job failed; 2 credits were refunded"},
-    "zh-hans": {"bell": "收件箱，未读通知：{n}", "failed": "任务失败；已退还 2 积分"},
+    "en": {
+        "bell": "Inbox, unread notices: {n}",
+        "failed": "Your job failed; 2 credits were refunded",
+        "saved": "Add an e-mail address above",  # the journey's user has none
+    },
+    "zh-hans": {"bell": "收件箱，未读通知：{n}", "failed": "任务失败；已退还 2 积分", "saved": "请在上方填写邮箱地址"},
 }
 
 
@@ -843,6 +847,15 @@ def test_journey_9_a_job_that_ends_while_the_tab_is_hidden_shows_in_its_title(
     shot(page, "job-page-bell-empty")
     page.goto("/inbox/")
     shot(page, "inbox-read")
+
+    # The e-mail choice sits on the profile page, above the API tokens.
+    page.goto("/accounts/profile/")
+    page.check("input[name=email_job_ends]")
+    page.click("[data-testid=notice-settings] button[type=submit]")
+    page.wait_for_url(re.compile(r"/accounts/profile/$"))
+    assert words["saved"] in page.locator(".messages").inner_text()
+    assert page.is_checked("input[name=email_job_ends]")
+    shot(page, "profile-mail-choice")
     assert stack.invariants()["ok"]
 
 

@@ -273,7 +273,8 @@ def test_another_users_album_is_a_404(alice_client, bob):
 
 
 def test_a_first_page_with_facet_counts_takes_at_most_eight_queries(alice_client, alice, django_assert_max_num_queries):
-    """Session, user, balance, facet groups, albums and their counts, the page, descendants."""
+    """Session, user, balance, the inbox's unread count, facet groups, albums and their counts, the page,
+    descendants."""
     source = image_row(alice, prompt="白色城堡 original", rating=5)
     for n in range(60):
         image_row(alice, prompt=f"白色城堡 {n}", rating=n % 6, is_favourite=n % 2 == 0, source_image=source)

@@ -9,7 +9,9 @@ backend's environment: the embedded defaults (SQLite + the ORM broker), then —
 answers at 127.0.0.1:5432 and Redis at 127.0.0.1:6379 — again with
 DATABASE_URL=postgres://postgres@127.0.0.1:5432/test (each benchmark makes a fresh database
 next to it and drops it) and REDIS_URL=redis://127.0.0.1:6379/8. One SeaweedFS serves the whole
-run. The 4x upscale does not touch the database or the broker and runs once.
+run. The 4x upscale does not touch the database or the broker and runs once. The scale-out
+(two web servers and two worker clusters beside one of each) and the Locust load (200 people
+for 5 minutes on gunicorn) run on PostgreSQL + Redis only, and add ~12 minutes to a full run.
 
 Prints a table, writes everything as JSON to artifacts/bench.json and prints that too. Figures
 are printed, never asserted: the machines are shared and noisy (the load average is recorded).
@@ -38,8 +40,11 @@ ARTIFACT = ROOT / "artifacts" / "bench.json"
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/8"
 PER_BACKEND = ("loop", "ingest", "gallery_page", "search", "callbacks", "browser_gallery")
+# Several machines' worth of processes on one database and broker, and a production server under
+# Locust: PostgreSQL + Redis only (the embedded SQLite file and ORM broker belong to one machine).
+SHARED_BACKEND = ("scale_out", "load")
 ONCE = ("upscale", "moderation")  # no database or broker of the backend involved
-ALL = (*PER_BACKEND, *ONCE)
+ALL = (*PER_BACKEND, *SHARED_BACKEND, *ONCE)
 TIMEOUT = 1200
 
 
@@ -176,6 +181,34 @@ def _search_cost(result: dict) -> str:
     return f"{queries} queries, {run['rows']:,} ({run['owner_rows']:,})"
 
 
+def _scale_out(result: dict) -> str:
+    run = result["scale_out"]
+    one, two = run["one_server_one_cluster"], run["two_servers_two_clusters"]
+    return f"{two['jobs_per_second']:.2f} / {one['jobs_per_second']:.2f} jobs/s = {run['ratio']}x, {run['jobs']} jobs"
+
+
+def _exactly_once(result: dict) -> str:
+    run = result["scale_out"]
+    return (
+        f"once: {'yes' if run['exactly_once_ok'] else 'NO'}, invariants: {'ok' if run['invariants_ok'] else 'BROKEN'}"
+    )
+
+
+def _load(result: dict) -> str:
+    run = result["load"]
+    return (
+        f"{run['requests_per_second']:.1f} req/s, {run['failures']} failures of {run['requests']:,} "
+        f"({run['users']} people, {run['seconds']} s)"
+    )
+
+
+def _load_page(result: dict, name: str) -> str:
+    """p50 / p95 over the whole run, then once every person had arrived (the log-ins' ramp over)."""
+    whole, steady = result["load"]["pages"][name], result["load"]["steady"]["pages"].get(name)
+    text = f"{whole['p50_ms']:.0f} ms / {whole['p95_ms']:.0f} ms"
+    return text + (f" (steady {steady['p50_ms']:.0f} / {steady['p95_ms']:.0f})" if steady else "")
+
+
 # (label, how to render one backend's results); a KeyError or the like renders as "-".
 ROWS: list[tuple[str, Any]] = [
     ("1. submit → provider received, p50 / p95", lambda r: _pair(r["loop"]["submit_to_provider"])),
@@ -218,6 +251,18 @@ ROWS: list[tuple[str, Any]] = [
         lambda r: _pair(r["search"]["searches"]["白色城堡"]["server_time"]),
     ),
     ("   search: SQL queries (target 8), rows (the owner's)", _search_cost),
+    ("10. scale-out jobs/s: 2 servers + 2 clusters / 1 + 1 = ratio", _scale_out),
+    ("    each job 1 POST, 1 image, 1 debit; check_invariants", _exactly_once),
+    ("11. Locust on gunicorn: requests/s, failures (target 0)", _load),
+    ("    gallery under load p50 / p95 (target p95 100 ms)", lambda r: _load_page(r, "gallery")),
+    (
+        "    image page / thumbnail (S3) under load p50 / p95",
+        lambda r: _load_page(r, "image page") + " · " + _load_page(r, "thumbnail (S3, presigned)"),
+    ),
+    (
+        "    submit job under load p50 / p95; invariants after",
+        lambda r: _load_page(r, "submit job") + f", invariants {'ok' if r['load']['invariants_ok'] else 'BROKEN'}",
+    ),
 ]
 
 
@@ -297,7 +342,7 @@ def main() -> None:
         for name in wanted:
             env = {**backend_env(name), S3_ENV: shareable(s3)}
             backends[name] = {}
-            for script in PER_BACKEND:
+            for script in PER_BACKEND + (SHARED_BACKEND if name == "postgres+redis" else ()):
                 if script in only:
                     log(f"== {name}: {script}")
                     backends[name][script] = run_script(script, flags, env)

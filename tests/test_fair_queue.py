@@ -66,7 +66,7 @@ def test_four_slow_jobs_of_one_user_leave_another_users_job_its_idle_time(stack)
     ann, ben = stack.session("ann", PASSWORD), stack.session("ben", PASSWORD)
 
     _text_to_image(stack, ben, "warm-up: a red kite")  # first run pays for imports and caches
-    idle = statistics.median(_text_to_image(stack, ben, f"idle {n}: a lighthouse at dusk") for n in range(3))
+    idle_runs = [_text_to_image(stack, ben, f"idle {n}: a lighthouse at dusk") for n in range(3)]
 
     slow_urls = [stack.submit(ann, f"{SLOW} a slow castle {n}") for n in range(4)]
     slow_ids = [stack.job_id(url) for url in slow_urls]
@@ -80,13 +80,16 @@ def test_four_slow_jobs_of_one_user_leave_another_users_job_its_idle_time(stack)
     assert "Waiting for one of your other jobs to finish: 2 jobs per person" in ann.get(waiting_url).text
 
     loaded = _text_to_image(stack, ben, "under load: a lighthouse at dusk")
-    print(f"\nidle median {idle:.2f} s, with four slow jobs of another user {loaded:.2f} s")
-    assert loaded <= 2 * idle, (idle, loaded)
     # ann's slow jobs were still under way: ben did not simply wait for them to end.
     assert "submitted" in _statuses(stack, slow_ids)
 
     for url in slow_urls:  # the waiting two go when the first two end
         assert stack.wait_for_job(ann, url, timeout=120) == "succeeded"
+    # The machine's own load drifts (the tests share it): idle is measured on both sides.
+    idle_runs += [_text_to_image(stack, ben, f"idle again {n}: a lighthouse at dusk") for n in range(2)]
+    idle = statistics.median(idle_runs)
+    print(f"\nidle {', '.join(f'{t:.2f}' for t in idle_runs)} s (median {idle:.2f}); under load {loaded:.2f} s")
+    assert loaded <= 2 * idle, (idle_runs, loaded)
     assert stack.debits_of("ann") == 4
     invariants = stack.invariants()
     assert invariants["ok"], invariants

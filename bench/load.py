@@ -110,6 +110,7 @@ def steady_stats(path: Path) -> dict:
 
 
 def run(*, users: int, seconds: int, submit_every: float, web_workers: str) -> dict:
+    load_before = [round(v, 2) for v in os.getloadavg()]
     with object_store() as s3:
         stack, urls = production_stack(s3, servers=1, workers=2, extra_env={"WEB_WORKERS": web_workers})
         try:
@@ -188,6 +189,7 @@ def run(*, users: int, seconds: int, submit_every: float, web_workers: str) -> d
         "locust_exit_status": locust.returncode,
         "invariants_ok": invariants.get("ok"),
         "invariants": invariants,
+        "load_average_before": load_before,
         "load_average": [round(v, 2) for v in os.getloadavg()],
     }
 

@@ -74,6 +74,7 @@ def push(sessions: list, urls: list[str], form: dict, jobs: int, label: str) -> 
 
 def run_configuration(s3: dict, *, servers: int, clusters: int, jobs: int, users: int) -> dict:
     label = f"{servers}x{clusters}"
+    load_before = [round(v, 2) for v in os.getloadavg()]
     stack, urls = production_stack(s3, servers=servers, workers=WORKERS_PER_CLUSTER, extra_env=NO_LIMITS)
     try:
         log(f"scale-out {label}: {servers} gunicorn + {clusters} clusters x {WORKERS_PER_CLUSTER} workers")
@@ -135,6 +136,7 @@ def run_configuration(s3: dict, *, servers: int, clusters: int, jobs: int, users
         },
         "invariants_ok": invariants.get("ok"),
         "invariants": invariants,
+        "load_average_before": load_before,
     }
 
 

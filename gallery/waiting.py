@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import DurationField, ExpressionWrapper, F
 
-from . import fairqueue
+from . import fairqueue, provider
 from .models import Job, JobStatus
 
 RECENT = 50  # finished jobs of a kind the usual time is taken from
@@ -49,6 +49,27 @@ class Wait:
     # (gallery/fairqueue.py), and this one is sent when one of those ends.
     waiting_for_share: bool = False
     share: int = 0
+    # The provider's own queue position of a submitted job, when its status call reports one
+    # (the offline engine's does; APISpace documents none): 1 = next to be painted.
+    provider_position: int | None = None
+
+
+PROVIDER_STATUS_CACHE_SECONDS = 5  # the job page polls every second; the provider is asked less
+
+
+def provider_position(job: Job) -> int | None:
+    """Where the provider says a submitted job stands in its queue (None: painting, unknown, or
+    no status call). One status call per job every PROVIDER_STATUS_CACHE_SECONDS at most."""
+    if not provider.has_status_call() or not job.provider_task_id:
+        return None
+    key = f"waiting:provider:{job.id}"
+    found = cache.get(key)
+    if found is None:
+        state = provider.status(task_id=job.provider_task_id) or {}
+        position = state.get("position") if state.get("status") == "pending" else None
+        found = position + 1 if isinstance(position, int) and not isinstance(position, bool) and position >= 0 else 0
+        cache.set(key, found, PROVIDER_STATUS_CACHE_SECONDS)
+    return found or None
 
 
 def of(job: Job, *, now: datetime) -> Wait:
@@ -67,9 +88,10 @@ def of(job: Job, *, now: datetime) -> Wait:
     typical = typical_seconds(job.kind)
     elapsed = (now - job.created_at).total_seconds()
     overdue = typical is not None and elapsed > OVERDUE_FACTOR * max(typical, 1.0)
-    gives_up_at = None
+    gives_up_at, in_provider_queue = None, None
     if job.status == JobStatus.SUBMITTED and job.submitted_at and not job.callback_received_at:
         gives_up_at = job.submitted_at + timedelta(minutes=settings.JOB_TIMEOUT_MINUTES)
+        in_provider_queue = provider_position(job)
     return Wait(
         position=position,
         typical_seconds=typical,
@@ -77,4 +99,5 @@ def of(job: Job, *, now: datetime) -> Wait:
         gives_up_at=gives_up_at,
         waiting_for_share=for_share,
         share=fairqueue.share(),
+        provider_position=in_provider_queue,
     )

@@ -3,6 +3,7 @@ past twice that, that it is slow and when it will be given up and refunded."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -74,3 +75,35 @@ def test_long_kinds_are_said_in_minutes(alice_client, alice):
         )
     job = make_job(alice, kind="upscale")
     assert "Jobs like this take about 3 min." in _page(alice_client, job)
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [("en", "Number 3 in the image service's queue."), ("zh-hans", "在图像服务的队列中排第 3 位。")],
+)
+def test_a_submitted_job_says_its_place_in_the_providers_queue_when_the_provider_tells(
+    alice_client, alice, settings, language, said
+):
+    """Fails before the change: a submitted job said "painting" while the provider had it queued."""
+    from tests.helpers import Recorder, json_reply
+
+    job = submitted_job(alice)
+    with Recorder() as provider:
+        provider.routes["/status"] = json_reply({"uid": job.provider_task_id, "status": "pending", "position": 2})
+        settings.APISPACE_BASE_URL, settings.APISPACE_STATUS_PATH = provider.url, "/status"
+        html = _page(alice_client, job, language)
+        _page(alice_client, job, language)  # a second poll soon after asks the provider nothing more
+        asked = [request for request in provider.requests if request["path"] == "/status"]
+    assert said in html and 'data-testid="provider-position"' in html
+    assert len(asked) == 1 and json.loads(asked[0]["body"]) == {"uid": job.provider_task_id}
+
+
+def test_a_job_the_provider_is_painting_says_so(alice_client, alice, settings):
+    from tests.helpers import Recorder, json_reply
+
+    job = submitted_job(alice)
+    with Recorder() as provider:
+        provider.routes["/status"] = json_reply({"uid": job.provider_task_id, "status": "working"})
+        settings.APISPACE_BASE_URL, settings.APISPACE_STATUS_PATH = provider.url, "/status"
+        html = _page(alice_client, job)
+    assert "The image service is painting." in html and 'data-testid="provider-position"' not in html

@@ -1,4 +1,5 @@
-"""Presets of the creation form: aspect ratios as ready sizes, and styles as words for the prompt.
+"""Presets of the creation form: aspect ratios as ready sizes, styles and keywords as words for
+the prompt.
 
 Sizes stay within the API's limits (sides of 256..768 in steps of 64, the form's choices), the
 long side at 768. Style words are added to the prompt where the user sees them (the browser
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .forms import SIZE_CHOICES
@@ -48,3 +50,38 @@ STYLES = [
     Style(_("3D render"), _("3D render, soft global illumination, detailed materials")),
     Style(_("Pixel art"), _("pixel art, 16-bit, crisp pixels")),
 ]
+
+
+@dataclass(frozen=True)
+class KeywordGroup:
+    name: object  # lazily translated
+    words: list  # lazily translated words, each added to the prompt on its own
+
+
+# Words the curated prompts of the API document use (the inspiration gallery shows them), in
+# their Chinese and English wording, grouped as people reach for them.
+KEYWORDS = [
+    KeywordGroup(
+        _("Quality"),
+        [_("highly detailed"), _("ultra detailed"), _("sharp focus"), _("8k HD"), _("award-winning masterpiece")],
+    ),
+    KeywordGroup(
+        _("Lighting"),
+        [
+            _("cinematic lighting"),
+            _("volumetric lighting"),
+            _("rim light"),
+            _("soft indoor light"),
+            _("lighting effects"),
+        ],
+    ),
+    KeywordGroup(
+        _("Composition"),
+        [_("low angle"), _("symmetrical"), _("portrait"), _("50mm prime lens"), _("wallpaper")],
+    ),
+]
+
+
+def separator() -> str:
+    """How words are joined in a prompt of the page's language: "，" in Chinese, ", " otherwise."""
+    return "，" if (get_language() or "").startswith("zh") else ", "

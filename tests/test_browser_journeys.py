@@ -388,12 +388,15 @@ def test_journey_4_the_language_switcher_turns_the_whole_ui(new_page, production
     for wanted in ("prompt", "negative_prompt", "width", "height", "SUMMARY", "steps", "seed", "submit-job"):
         assert wanted in reached, f"{wanted} not reached by Tab: {reached}"
     shot(page, "form-by-keyboard")
-    # Presets: a shape chip fills the size fields, a style chip adds its words to the prompt.
+    # Presets: a shape chip fills the size fields, style and keyword chips add their words to the prompt.
     page.click("[data-testid='aspect-16:9']")
     assert (page.input_value("select[name=width]"), page.input_value("select[name=height]")) == ("768", "448")
     page.fill("textarea[name=prompt]", "湖边的小屋")
     page.click("[data-testid=style-3]")
-    assert page.input_value("textarea[name=prompt]") == "湖边的小屋, 水彩画，柔和晕染，纸张质感"
+    page.click("[data-testid=keywords-summary]")  # folded, so Tab passes them in one step
+    page.click("[data-testid=keyword-2-1]")  # a lighting keyword of the curated prompts
+    # Joined as Chinese joins words: with "，" (it was ", " before).
+    assert page.input_value("textarea[name=prompt]") == "湖边的小屋，水彩画，柔和晕染，纸张质感，电影照明"
     shot(page, "presets")
     page.goto("/")
     menu.click()  # a phone: the switcher is in the menu
@@ -479,8 +482,8 @@ def _occupy_the_workers(stack, username: str) -> list[str]:
 
 
 STUDIO_WORDS = {
-    "en": {"batch": "Batch of 4 pictures", "cost": "4 pictures cost 8 credits", "queue": "in our queue"},
-    "zh-hans": {"batch": "一批 4 张", "cost": "4 张图片共需 8 积分", "queue": "在我们的队列中排第"},
+    "en": {"batch": "Batch of 4 pictures", "cost": "4 pictures cost 8 credits", "queue": "in our queue", "join": ", "},
+    "zh-hans": {"batch": "一批 4 张", "cost": "4 张图片共需 8 积分", "queue": "在我们的队列中排第", "join": "，"},
 }
 
 
@@ -509,7 +512,7 @@ def test_journey_6_a_batch_of_four_from_the_studio(new_page, stack, device, widt
     page.fill("textarea[name=prompt]", "湖边的小屋 a cabin by the lake")
     page.click("[data-testid=style-3]")  # watercolour
     prompt = page.input_value("textarea[name=prompt]")
-    assert prompt.startswith("湖边的小屋 a cabin by the lake, ") and len(prompt) > 30
+    assert prompt.startswith("湖边的小屋 a cabin by the lake" + words["join"]) and len(prompt) > 30
     page.check("input[name=count][value='4']")
     assert page.locator("[data-cost-for='4']").is_visible() and not page.locator("[data-cost-for='1']").is_visible()
     assert words["cost"] in page.locator("[data-testid=job-cost]").inner_text()

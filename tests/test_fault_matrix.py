@@ -17,10 +17,14 @@ from tests.stack import ObjectStore, Stack
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def user(stack):
-    stack.create_user("matrix", PASSWORD, credits_amount=300)
-    return stack.session("matrix", PASSWORD)
+@pytest.fixture
+def user(stack, request):
+    """A user of each test's own: a job one test leaves with the provider (a slow image, a
+    silent callback) takes one of its owner's fair-share places (gallery/fairqueue.py), and the
+    next test's jobs would wait for it."""
+    name = "matrix-" + request.node.name.removeprefix("test_")[:20]
+    stack.create_user(name, PASSWORD, credits_amount=300)
+    return stack.session(name, PASSWORD)
 
 
 def test_ten_duplicate_callbacks_at_once_give_one_image(stack, user):

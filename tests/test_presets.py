@@ -31,3 +31,30 @@ def test_the_text_to_image_form_offers_them_in_the_pages_language(alice_client):
     assert re.findall(r'data-size="(\d+x\d+)"', box) == [f"{a.width}x{a.height}" for a in presets.ASPECTS]
     assert "水彩画，柔和晕染，纸张质感" in box and "像素风" in box
     assert "data-presets" not in alice_client.get(reverse("new_job", args=["upscale"])).content.decode()
+
+
+def test_keyword_chips_come_from_the_curated_prompts_in_both_languages():
+    """Fails before the change: there were no keyword chips. Every chip is a phrase the curated
+    prompts of the inspiration gallery use, in their English and in their Chinese wording."""
+    from django.utils import translation
+
+    from gallery.models import InspirationEntry
+
+    curated = list(InspirationEntry.objects.filter(is_curated=True).values_list("prompt_en", "prompt_zh"))
+    assert {str(group.name) for group in presets.KEYWORDS} == {"Quality", "Lighting", "Composition"}
+    for group in presets.KEYWORDS:
+        for word in group.words:
+            with translation.override("en"):
+                english = str(word).lower()
+            with translation.override("zh-hans"):
+                chinese = str(word)
+            assert any(english in en.lower() for en, _zh in curated), english
+            assert any(chinese.replace(" ", "") in zh.replace(" ", "") for _en, zh in curated), chinese
+
+
+@pytest.mark.parametrize(
+    ("language", "word", "join"), [("en", "cinematic lighting", ", "), ("zh-hans", "电影照明", "，")]
+)
+def test_keyword_chips_are_on_the_form_in_the_pages_language(alice_client, language, word, join):
+    html = alice_client.get(reverse("new_job", args=["txt2img"]), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f'data-append="{word}"' in html and f'data-join="{join}"' in html

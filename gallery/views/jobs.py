@@ -87,6 +87,8 @@ def form_context(request: HttpRequest, form, job_kind: kinds.Kind) -> dict:
         "batch_costs": [(n, n * job_kind.cost, n == chosen) for n in counts],
         "aspects": presets.ASPECTS,
         "styles": presets.STYLES,
+        "keywords": presets.KEYWORDS,
+        "prompt_separator": presets.separator(),
     }
 
 

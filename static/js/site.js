@@ -56,8 +56,10 @@ document.addEventListener("click", (event) => {
     form.querySelectorAll("[data-size]").forEach((other) => other.setAttribute("aria-pressed", String(other === chip)));
   } else {
     const prompt = form.elements.prompt;
+    // Joined as the page's language joins words: "，" in Chinese, ", " otherwise.
+    const join = chip.closest("[data-join]")?.dataset.join || ", ";
     if (!prompt.value.includes(chip.dataset.append)) {
-      prompt.value = prompt.value.trim() ? `${prompt.value.trim()}, ${chip.dataset.append}` : chip.dataset.append;
+      prompt.value = prompt.value.trim() ? `${prompt.value.trim()}${join}${chip.dataset.append}` : chip.dataset.append;
     }
     prompt.focus();
   }

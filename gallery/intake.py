@@ -87,6 +87,22 @@ class Started:
         return self.jobs[0]
 
 
+def start_from_form(*, owner: AbstractBaseUser, kind: kinds.Kind, form: Any) -> Started:
+    """`start_job` with what a valid job form of `kind` holds: the one reading of a form's
+    fields for the job form page, the studio and the API (which submits the same forms)."""
+    data = form.cleaned_data
+    return start_job(
+        owner=owner,
+        kind=kind.name,
+        params=form.to_params(),
+        upload=data.get("source_upload"),
+        source_image=data.get("source_image"),
+        count=data.get("count") or 1,
+        kept_source=data.get("kept_source") or "",
+        scale_down=bool(data.get("scale_down")),
+    )
+
+
 def start_job(
     *,
     owner: AbstractBaseUser,

@@ -80,9 +80,12 @@ def _wait(job: Job) -> dict[str, Any] | None:
 
 
 def job_json(job: Job, *, image: Image | None = None) -> dict[str, Any]:
-    """`image`: the job's picture when the caller has it loaded (else it is looked up)."""
+    """`image`: the job's picture when the caller has it loaded (else it is looked up). A picture
+    its owner may not see any more (in the trash) is left out, by the one visibility rule."""
     if image is None and job.status == JobStatus.SUCCEEDED:
-        image = Image.objects.filter(job=job).first()
+        image = Image.objects.visible_to(job.owner).filter(job=job).first()
+    elif image is not None and not image.is_visible_to(job.owner):
+        image = None
     submission = getattr(job, "api_submission", None)
     return {
         "id": str(job.id),

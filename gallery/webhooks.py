@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django_q.tasks import async_task
 
 import netguard
 
@@ -99,8 +100,6 @@ def job_ended(job_id: UUID | str) -> WebhookDelivery | None:
         body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
         next_attempt_at=timezone.now(),
     )
-    from django_q.tasks import async_task
-
     async_task("gallery.tasks.deliver_webhook", str(delivery.id))
     return delivery
 

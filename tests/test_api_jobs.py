@@ -213,3 +213,32 @@ def test_an_address_under_api_that_does_not_exist_is_a_problem_not_a_page(client
         assert response.status_code == 404 and response["Content-Type"] == "application/problem+json", path
     malformed = client.get("/api/v1/jobs/null,null", **bearer(token))
     assert malformed.status_code == 422 and malformed["Content-Type"] == "application/problem+json"
+
+
+def test_scale_down_as_documented_takes_a_too_large_source_for_upscaling(client, alice, token):
+    """Fails before the change: the schema listed `scale_down` (from the form) but the API never
+    passed it on, so an 800×600 upload for 4x upscaling was refused however it was asked."""
+    upload = SimpleUploadedFile("big.png", png_bytes((800, 600)), content_type="image/png")
+    response = client.post("/api/v1/jobs/upscale", {"source_upload": upload, "scale_down": "true"}, **bearer(token))
+    assert response.status_code == 201, response.content
+    assert Job.objects.get(id=response.json()["id"]).params["source_size"] == [768, 576]
+
+
+def test_a_job_whose_picture_is_in_the_trash_shows_no_picture(client, alice, token):
+    """Fails before the change: the job's JSON still carried a trashed picture and its URLs."""
+    from gallery import trash
+    from gallery.models import Image
+    from tests.factories import submitted_job
+
+    job = submitted_job(alice)
+    picture = stored_image(alice)
+    Image.objects.filter(id=picture.id).update(job=job)
+    Job.objects.filter(id=job.id).update(status=JobStatus.SUCCEEDED)
+    assert client.get(f"/api/v1/jobs/{job.id}", **bearer(token)).json()["image"]["id"] == str(picture.id)
+    trash.trash_images(owner=alice, images=[picture])
+    assert client.get(f"/api/v1/jobs/{job.id}", **bearer(token)).json()["image"] is None
+    assert client.get("/api/v1/jobs", **bearer(token)).json()["items"][0]["image"] is None
+    assert (
+        "kept_source"
+        not in client.get("/api/v1/openapi.json").json()["components"]["schemas"]["UpscaleRequest"]["properties"]
+    )

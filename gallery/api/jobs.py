@@ -19,6 +19,7 @@ from ninja.files import UploadedFile
 
 from .. import credits, idempotency, imaging, intake, jobs, kinds, moderation, pagination, representations, webhooks
 from ..models import ApiSubmission, Job, JobStatus, WebhookDelivery
+from ..views.jobs import form_kwargs
 from . import form_schemas, problems, schemas
 
 router = Router(tags=["jobs"])
@@ -43,8 +44,7 @@ def _created(request: HttpRequest, *, kind: kinds.Kind, payload: Any, upload: Up
     fields = form_schemas.form_data(payload)
     webhook_url = fields.pop("webhook_url", "") or ""
     files = {"source_upload": upload} if upload is not None else {}
-    form_kwargs = {"owner": request.user} if kind.takes_source else {}
-    form = kind.form_class(data=fields, files=files, **form_kwargs)
+    form = kind.form_class(data=fields, files=files, **form_kwargs(request, kind))
     if not form.is_valid():
         return problems.problem(
             "invalid", _("The request is not valid; see errors."), errors=problems.form_errors(form)
@@ -89,29 +89,28 @@ def _created(request: HttpRequest, *, kind: kinds.Kind, payload: Any, upload: Up
         claimed = found
 
     try:
-        response, job = _start(request, kind=kind, form=form, webhook_url=webhook_url)
+        job, refused = _start(request, kind=kind, form=form, webhook_url=webhook_url)
     except BaseException:
         if claimed is not None:
             idempotency.release(claimed)
         raise
-    if claimed is not None:
-        if job is None:
+    if job is None:
+        if claimed is not None:
             idempotency.release(claimed)
-        else:
-            idempotency.complete(claimed, status_code=response.status_code, body=json.loads(response.content), job=job)
-    return response
+        return refused
+    body = representations.job_json(job)
+    if claimed is not None:
+        idempotency.complete(claimed, status_code=201, body=body, job=job)
+    return _json(body, status=201)
 
 
-def _start(request: HttpRequest, *, kind: kinds.Kind, form: Any, webhook_url: str) -> tuple[HttpResponse, Job | None]:
+def _start(
+    request: HttpRequest, *, kind: kinds.Kind, form: Any, webhook_url: str
+) -> tuple[Job, None] | tuple[None, HttpResponse]:
+    """The new job, or no job and the problem that refused it."""
     try:
         with transaction.atomic():
-            started = intake.start_job(
-                owner=request.user,
-                kind=kind.name,
-                params=form.to_params(),
-                upload=form.cleaned_data.get("source_upload"),
-                source_image=form.cleaned_data.get("source_image"),
-            )
+            started = intake.start_from_form(owner=request.user, kind=kind, form=form)
             ApiSubmission.objects.create(
                 job=started.job,
                 token=request.api_token,
@@ -119,17 +118,16 @@ def _start(request: HttpRequest, *, kind: kinds.Kind, form: Any, webhook_url: st
                 language=translation.get_language() or "",
             )
     except moderation.PromptBlocked as exc:
-        return problems.problem("prompt-blocked", str(exc), errors=[{"field": "prompt", "message": str(exc)}]), None
+        return None, problems.problem("prompt-blocked", str(exc), errors=[{"field": "prompt", "message": str(exc)}])
     except imaging.ImageRejected as exc:
-        return problems.problem("invalid", str(exc), errors=[{"field": "source_upload", "message": str(exc)}]), None
+        return None, problems.problem("invalid", str(exc), errors=[{"field": "source_upload", "message": str(exc)}])
     except intake.SourceTooLarge as exc:
-        return problems.problem("invalid", str(exc), errors=[{"field": "source", "message": str(exc)}]), None
+        return None, problems.problem("invalid", str(exc), errors=[{"field": "source", "message": str(exc)}])
     except credits.InsufficientCredits as exc:
-        return problems.problem("insufficient-credits", str(exc)), None
+        return None, problems.problem("insufficient-credits", str(exc))
     except jobs.RateLimited as exc:
-        return problems.problem("rate-limited", str(exc), Retry_After=str(exc.retry_after)), None
-    body = representations.job_json(started.job)
-    return _json(body, status=201), started.job
+        return None, problems.problem("rate-limited", str(exc), Retry_After=str(exc.retry_after))
+    return started.job, None
 
 
 def _json(body: Any, *, status: int) -> HttpResponse:
@@ -143,7 +141,8 @@ def _add_create_endpoint(kind: kinds.Kind) -> None:
         extra_fields=WEBHOOK_FIELD,
         strict=not kind.takes_source,  # text→image takes JSON; the others multipart
         # One job a request: a batch is several requests (each with its own Idempotency-Key).
-        exclude=("count",),
+        # kept_source is the web form's own note of an upload it refused (a page round trip).
+        exclude=("count", "kept_source"),
     )
     responses = {201: schemas.JobOut, **PROBLEM_RESPONSES}
     with translation.override("en"):
@@ -165,7 +164,7 @@ for _kind in kinds.KINDS:
 
 
 def _own_job(request: HttpRequest, job_id: UUID) -> Job:
-    return get_object_or_404(Job.objects.select_related("api_submission"), id=job_id, owner=request.user)
+    return get_object_or_404(Job.objects.select_related("api_submission", "owner"), id=job_id, owner=request.user)
 
 
 @router.get("/{job_id}", response={200: schemas.JobOut, **READ_PROBLEMS})
@@ -184,7 +183,7 @@ class JobFilters(Schema):
 @router.get("", response={200: schemas.JobPage, 401: problems.Problem, 422: problems.Problem})
 def list_jobs(request, filters: Query[JobFilters]):
     """Your jobs, newest first; pass `next_cursor` as `after` for the next page."""
-    queryset = Job.objects.filter(owner=request.user).select_related("api_submission", "image")
+    queryset = Job.objects.filter(owner=request.user).select_related("api_submission", "image", "owner")
     if filters.status:
         queryset = queryset.filter(status=filters.status)
     if filters.kind:

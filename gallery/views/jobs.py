@@ -26,16 +26,7 @@ def submit_form(request: HttpRequest, form, job_kind: kinds.Kind) -> tuple[intak
     if not form.is_valid():
         return None, []
     try:
-        started = intake.start_job(
-            owner=request.user,
-            kind=job_kind.name,
-            params=form.to_params(),
-            upload=form.cleaned_data.get("source_upload"),
-            source_image=form.cleaned_data.get("source_image"),
-            count=form.cleaned_data.get("count") or 1,
-            kept_source=form.cleaned_data.get("kept_source") or "",
-            scale_down=bool(form.cleaned_data.get("scale_down")),
-        )
+        started = intake.start_from_form(owner=request.user, kind=job_kind, form=form)
     except moderation.PromptBlocked as exc:
         form.add_error("prompt", str(exc))
     except imaging.ImageRejected as exc:

@@ -50,17 +50,8 @@ class ReconciliationAdmin(ReadOnlyAdmin):
     )
     list_filter = ("ok",)
     date_hierarchy = "checked_at"
-    fields = (
-        "checked_at",
-        "ok",
-        "referenced",
-        "stored",
-        "in_grace",
-        "missing_count",
-        "unreferenced_count",
-        "missing_json",
-        "unreferenced_json",
-    )
+    # The row's figures, then the keys themselves.
+    fields = (*list_display, "missing_json", "unreferenced_json")
     readonly_fields = fields
 
     @admin.display(description=_("Missing keys"))

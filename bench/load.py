@@ -55,7 +55,8 @@ from tests.factories import stored_image
 owners = list(get_user_model().objects.filter(username__in=args['names']).order_by('username'))
 real = [stored_image(owners[0], prompt=f"玫瑰花 in a garden, lantern {n}", size=(512, 384),
                      colour=(40 + 15 * n, 120, 220 - 12 * n), is_public=n % 4 == 0) for n in range(args['each'])]
-copied = [f.attname for f in Image._meta.concrete_fields if f.attname not in ('id', 'owner_id', 'created_at')]
+copied = [f.attname for f in Image._meta.concrete_fields
+          if not f.generated and f.attname not in ('id', 'owner_id', 'created_at')]
 rows = [Image(id=uuid.uuid4(), owner=owner, **{name: getattr(image, name) for name in copied})
         for owner in owners[1:] for image in real]
 Image.objects.bulk_create(rows, batch_size=2000)

@@ -290,7 +290,7 @@ class SourceImageMixin(forms.Form):
         super().__init__(*args, **kwargs)
         self.owner = owner
         if owner is not None:
-            own = Image.objects.visible_to(owner).filter(owner=owner)
+            own = Image.objects.owned_by(owner)
             shown = list(own.order_by("-created_at", "-id").values_list("id", flat=True)[:PICKER_SIZE])
             # The picture a link or a submission names is offered even when it is older.
             for wanted in (self.initial.get("source_image"), self.data.get(self.add_prefix("source_image"))):

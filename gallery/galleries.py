@@ -114,7 +114,7 @@ def _filtered(queryset: QuerySet[Image], filters: Filters) -> QuerySet[Image]:
 def personal_images(*, owner: AbstractBaseUser, filters: Filters = Filters()) -> QuerySet[Image]:
     """The owner's images matching the filters (an album filter must name one of their albums:
     another user's album id matches nothing)."""
-    queryset = _filtered(Image.objects.visible_to(owner).filter(owner=owner), filters)
+    queryset = _filtered(Image.objects.owned_by(owner), filters)
     if filters.album_id is not None:
         queryset = queryset.filter(albumitem__album_id=filters.album_id, albumitem__album__owner=owner)
     return queryset
@@ -201,6 +201,4 @@ def own_images(*, owner: AbstractBaseUser, ids: Iterable[str]) -> list[Image]:
             continue
     if not valid:
         return []
-    return list(
-        Image.objects.visible_to(owner).filter(owner=owner, id__in=valid[:BULK_LIMIT]).order_by("-created_at", "-id")
-    )
+    return list(Image.objects.owned_by(owner).filter(id__in=valid[:BULK_LIMIT]).order_by("-created_at", "-id"))

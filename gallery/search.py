@@ -16,6 +16,15 @@ Facet counts follow the usual rule: each choice counts what it would show with e
 filter as it is. They come from one GROUP BY query (kind × rating × favourite × model × size)
 over the pictures that match the words, seed, dates, album and "originals only", added up
 here; the albums' counts are one more query.
+
+Both read an index, not the table (migration 0023): EXPLAIN ANALYZE on 25,000 of 1,000,000
+pictures showed the GROUP BY spending 110 of its 157 ms fetching the owner's rows from 20,000
+table pages (one picture a page: pictures of many users are stored side by side), and the album
+counts the same again. A covering index of the owner's pictures (the counted facets as its keys,
+the prompts and the other filters' columns beside them) turns both into index-only scans of
+about 10 ms. PostgreSQL caps an index entry at 2,704 bytes, so its index holds the pictures
+whose prompts fit (SHORT_PROMPT_CHARACTERS); the few longer ones are counted from the table
+through an index of their own, in the same statement (UNION ALL).
 """
 
 from __future__ import annotations
@@ -28,10 +37,10 @@ from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections
-from django.db.models import CharField, Count, F, Lookup, Q, QuerySet, Value
+from django.db.models import Count, F, Lookup, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from .galleries import search_text
@@ -42,10 +51,9 @@ TRIGRAM = 3
 # At most this many sizes are offered (the most common ones, and the chosen one).
 MAX_SIZES = 12
 
-# The model a picture was made with: the generator's version, or the upscaler's model.
-MODEL = Coalesce(
-    KeyTextTransform("version", "params"), KeyTextTransform("sr_model", "params"), Value(""), output_field=CharField()
-)
+# PostgreSQL: the pictures whose prompt and negative prompt have at most this many characters
+# together are in the owner's search index (migration 0023 repeats the number in its condition).
+SHORT_PROMPT_CHARACTERS = 600
 
 # SQLite: gallery_image_search (FTS5, trigram) holds the prompts; gallery_image_search_key
 # gives each image the FTS rowid. gallery_image has no integer key of its own, and its implicit
@@ -134,7 +142,20 @@ def _day_start(day: date) -> datetime:
 
 def own_pictures(owner: AbstractBaseUser) -> QuerySet[Image]:
     """The owner's pictures, through the one visibility rule (what it hides, the gallery hides)."""
-    return Image.objects.visible_to(owner).filter(owner=owner)
+    return Image.objects.owned_by(owner)
+
+
+def short_prompts() -> Q:
+    """The condition of the PostgreSQL search index, as the planner must read it to use it."""
+    return Q(LessThanOrEqual(Length("prompt") + Length("negative_prompt"), SHORT_PROMPT_CHARACTERS))
+
+
+def _in_index_parts(queryset: QuerySet[Image]) -> list[QuerySet[Image]]:
+    """`queryset` as the parts that each read one index: on PostgreSQL the pictures in the
+    search index and the ones whose prompts are too long for it; elsewhere itself."""
+    if connections[queryset.db].vendor != "postgresql":
+        return [queryset]
+    return [queryset.filter(short_prompts()), queryset.exclude(short_prompts())]
 
 
 def _narrowed(owner: AbstractBaseUser, criteria: Criteria, *, album: bool = True) -> QuerySet[Image]:
@@ -174,7 +195,7 @@ def _facet_filter(criteria: Criteria, *, skip: str = "") -> Q:
 
 def images(owner: AbstractBaseUser, criteria: Criteria) -> QuerySet[Image]:
     """The owner's pictures that match every filter (unordered: pagination orders them)."""
-    return _narrowed(owner, criteria).alias(model_name=MODEL).filter(_facet_filter(criteria))
+    return _narrowed(owner, criteria).filter(_facet_filter(criteria))
 
 
 # --- the counts ---
@@ -205,13 +226,14 @@ def _matches(row: dict[str, Any], criteria: Criteria, skip: str) -> bool:
 
 def facets(owner: AbstractBaseUser, criteria: Criteria) -> Facets:
     """Every facet's counts in two queries (the groups, then the albums)."""
-    rows = list(
-        _narrowed(owner, criteria)
-        .annotate(model_name=MODEL)
-        .values("kind", "rating", "is_favourite", "width", "height", "model_name")
+    groups = [
+        part.values("kind", "rating", "is_favourite", "width", "height", "model_name")
         .annotate(n=Count("id"))
         .order_by()
-    )
+        for part in _in_index_parts(_narrowed(owner, criteria))
+    ]
+    # A group may come from both parts: its rows are added up below like any other.
+    rows = list(groups[0].union(*groups[1:], all=True)) if len(groups) > 1 else list(groups[0])
     result = Facets()
     kinds: Counter[str] = Counter()
     ratings: Counter[int] = Counter()
@@ -239,10 +261,12 @@ def facets(owner: AbstractBaseUser, criteria: Criteria) -> Facets:
     result.sizes = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))[:MAX_SIZES]
     if criteria.size and criteria.size not in dict(result.sizes):
         result.sizes.append((criteria.size, sizes.get(criteria.size, 0)))
-    in_album = images(owner, replace(criteria, album_id=None)).values("id")
+    in_album = Q()
+    for part in _in_index_parts(images(owner, replace(criteria, album_id=None))):
+        in_album |= Q(albumitem__image__in=part.values("id"))
     result.albums = list(
         Album.objects.filter(owner=owner)
-        .annotate(image_count=Count("albumitem"), matching=Count("albumitem", filter=Q(albumitem__image__in=in_album)))
+        .annotate(image_count=Count("albumitem"), matching=Count("albumitem", filter=in_album))
         .order_by("name")
     )
     return result
@@ -295,6 +319,13 @@ _SQLITE_SCHEMA = (
             WHERE rowid = (SELECT id FROM gallery_image_search_key WHERE image_id = new.id);
     END""",
 )
+# The owner's search index (migration 0023): SQLite has no INCLUDE and no entry size limit, so
+# every column the counts read is a key, the prompts too, and trashed_at: SQLite reads a partial
+# index alone only when it holds the columns of its own condition. Only once the column it names
+# exists (migration 0015 runs this before 0023 adds it).
+_SQLITE_FACETS_INDEX = """CREATE INDEX IF NOT EXISTS image_owner_facets ON gallery_image
+    (owner_id, kind, rating, is_favourite, width, height, model_name, created_at, source_image_id, id,
+    trashed_at, prompt, negative_prompt) WHERE trashed_at IS NULL"""
 _SQLITE_IN_STEP = """SELECT (SELECT COUNT(*) FROM gallery_image), (SELECT COUNT(*) FROM gallery_image_search_key),
     (SELECT COUNT(*) FROM gallery_image i JOIN gallery_image_search_key k ON k.image_id = i.id)"""
 _SQLITE_REBUILD = (
@@ -318,6 +349,11 @@ def ensure_sqlite_index(connection: Any) -> bool:
     with connection.cursor() as cursor:
         for statement in _SQLITE_SCHEMA:
             cursor.execute(statement)
+        # table_xinfo: table_info leaves out generated columns, and Django's introspection cannot
+        # read this table's generated column back.
+        cursor.execute("SELECT 1 FROM pragma_table_xinfo('gallery_image') WHERE name = 'model_name'")
+        if cursor.fetchone():
+            cursor.execute(_SQLITE_FACETS_INDEX)
         cursor.execute(_SQLITE_IN_STEP)
         images_n, keys_n, joined_n = cursor.fetchone()
         if images_n == keys_n == joined_n:

@@ -25,7 +25,7 @@ from .models import Image, Triage
 
 def queue(*, owner: AbstractBaseUser) -> QuerySet[Image]:
     """The pictures triage walks through, newest first."""
-    return Image.objects.visible_to(owner).filter(owner=owner).order_by("-created_at", "-id")
+    return Image.objects.owned_by(owner).order_by("-created_at", "-id")
 
 
 def start(*, owner: AbstractBaseUser) -> Image | None:

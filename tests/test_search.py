@@ -192,6 +192,65 @@ def test_album_counts_follow_the_other_filters(alice_client, alice):
     assert f'<option value="{album.id}">Cats (1)</option>' in select_html(html, "filter-album")
 
 
+def test_pictures_with_long_prompts_are_found_and_counted_like_any_other(alice_client, alice):
+    """PostgreSQL's search index holds the pictures whose prompts have at most 600 characters
+    together (an index entry may not exceed 2,704 bytes); the longer ones are counted from the
+    table in the same query. Fails without that second part: the long ones vanish from the counts.
+    A prompt at the limit, in 4-byte characters, with a long model name, still fits the index."""
+    at_limit = "🏰" * 299 + "城堡" + "🌙" * 299  # 600 characters, 2,398 bytes
+    assert len(at_limit) == search.SHORT_PROMPT_CHARACTERS
+    fits = image_row(alice, prompt=at_limit, kind="txt2img", params=params(version="v" * 200))
+    long_ones = [
+        image_row(
+            alice, prompt="城堡" * 500, negative_prompt="雾" * 1000, kind="txt2img", params=params(version="anime")
+        ),
+        image_row(alice, prompt="城堡" + "云" * 599, kind="upscale", params={"sr_model": "x4plus"}),
+    ]
+    short = image_row(alice, prompt="白色城堡", kind="txt2img", params=params(version="anime"))
+    image_row(alice, prompt="山" * 700, kind="txt2img")  # long, not a match
+    albums.create_album(owner=alice, name="Both", images=[long_ones[0], short])
+    assert found(alice_client, q="城堡") == {str(i.id) for i in (fits, short, *long_ones)}
+    html = alice_client.get(reverse("gallery"), {"q": "城堡", "model": "anime"}).content.decode()
+    assert 'data-testid="result-count" aria-live="polite">2 pictures' in html
+    assert "Text to image (2)</option>" in select_html(html, "filter-kind")
+    assert "4x super-resolution (0)</option>" in select_html(html, "filter-kind")
+    assert "Anime (2)</option>" in select_html(html, "filter-model")
+    assert "Both (2)</option>" in select_html(html, "filter-album")
+    kinds = select_html(alice_client.get(reverse("gallery"), {"q": "城堡"}).content.decode(), "filter-kind")
+    assert "Text to image (3)</option>" in kinds and "4x super-resolution (1)</option>" in kinds
+
+
+def test_the_model_is_kept_by_the_database_from_the_parameters(alice):
+    """Image.model_name is a generated column: the generator's version, or the upscaler's model."""
+    made = image_row(alice, params=params(version="anime"))
+    upscaled = image_row(alice, kind="upscale", params={"sr_model": "x4plus"})
+    plain = image_row(alice, kind="anime", params={"style": "manga"})
+    names = dict(Image.objects.filter(owner=alice).values_list("id", "model_name"))
+    assert (names[made.id], names[upscaled.id], names[plain.id]) == ("anime", "x4plus", "")
+    Image.objects.filter(id=made.id).update(params=params(version="v1.5"))
+    assert Image.objects.get(id=made.id).model_name == "v1.5"
+
+
+def test_the_owners_counts_are_read_from_the_search_index():
+    """The facet counts' index: on PostgreSQL a covering partial index with the prompts beside the
+    facets and a partial index of the long prompts; on SQLite one index with every column."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'image_owner_%%'")
+            definitions = dict(cursor.fetchall())
+            assert (
+                "INCLUDE (id, created_at, source_image_id, prompt, negative_prompt)"
+                in definitions["image_owner_facets"]
+            )
+            assert "<= 600" in definitions["image_owner_facets"]
+            assert (
+                "> 600" in definitions["image_owner_long_prompts"] or "NOT" in definitions["image_owner_long_prompts"]
+            )
+        else:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'image_owner_facets'")
+            assert "model_name" in cursor.fetchone()[0]
+
+
 def test_filters_combine_and_stay_in_the_url(alice_client, alice, monkeypatch):
     monkeypatch.setattr(pagination, "PAGE_SIZE", 1)
     day = timezone.localdate()

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from gallery.models import Image
 from tests.factories import image_row
@@ -37,6 +38,17 @@ def test_the_owner_sees_all_of_theirs_others_only_what_is_public_and_not_hidden(
     seen = set(Image.objects.visible_to(user).values_list("prompt", flat=True))
     assert seen == sees
     assert {name for name, image in pictures.items() if image.is_visible_to(user)} == sees
+
+
+def test_owned_by_is_the_rule_for_the_owners_own_pictures(pictures, alice, bob):
+    """`owned_by(user)` is `visible_to(user)` narrowed to the user's pictures (the gallery's queries
+    use it so they name only columns of the search index), the trash left out as by the rule."""
+    image_row(bob, prompt="bob's public", is_public=True)
+    image_row(alice, prompt="in the trash", trashed_at=timezone.now())
+    for user in (alice, bob):
+        rule = set(Image.objects.visible_to(user).filter(owner=user).values_list("id", flat=True))
+        assert set(Image.objects.owned_by(user).values_list("id", flat=True)) == rule
+    assert set(Image.objects.owned_by(alice).values_list("prompt", flat=True)) == {"private", "public", "hidden"}
 
 
 def test_the_image_page_follows_the_rule(alice, bob, pictures):

@@ -111,7 +111,7 @@ def render_profile(
     tokens (`issued`: one just made, shown this once)."""
     stats = {
         "jobs": Job.objects.filter(owner=request.user).count(),
-        "images": Image.objects.visible_to(request.user).filter(owner=request.user).count(),
+        "images": Image.objects.owned_by(request.user).count(),
         "balance": credits.balance_of(request.user),
         "recent_credits": CreditTransaction.objects.filter(user=request.user)[:5],
         "awaits_verification": bool(request.user.email) and signups.awaits_verification(user=request.user),

@@ -12,7 +12,7 @@ from ..models import Image
 def home(request: HttpRequest) -> HttpResponse:
     recent = []
     if request.user.is_authenticated:
-        recent = Image.objects.visible_to(request.user).filter(owner=request.user).order_by("-created_at", "-id")[:8]
+        recent = Image.objects.owned_by(request.user).order_by("-created_at", "-id")[:8]
     return render(request, "home.html", {"recent_images": recent, "kinds": kinds.KINDS})
 
 

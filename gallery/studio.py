@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from . import jobs, reuse, waiting
 from .models import Image, Job, JobStatus
@@ -34,9 +36,21 @@ class Card:
         return jobs.can_cancel(self.job)
 
     @property
+    def retried_as(self) -> UUID | None:
+        """The job "Try again" made of this one, if it was tried again (a job is tried once)."""
+        if self.job.status not in jobs.RETRYABLE_STATUSES:
+            return None
+        # The studio's queries annotate it; a card made of a lone job asks.
+        if hasattr(self.job, "retried_as"):
+            return self.job.retried_as
+        return self.job.retries.values_list("id", flat=True).first()
+
+    @property
     def can_retry(self) -> bool:
-        """Ended without a picture (and refunded): "Try again" makes a new job, as on its page."""
-        return self.job.status in jobs.RETRYABLE_STATUSES
+        """Ended without a picture (and refunded), not tried again yet: "Try again" makes a new
+        job, as on its page. Fails before: a card tried again still offered it, and the click
+        gave the "already retried" message."""
+        return self.job.status in jobs.RETRYABLE_STATUSES and self.retried_as is None
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,10 @@ def card_for(job: Job, *, now: datetime) -> Card:
     )
 
 
+def _with_retries(queryset: QuerySet[Job]) -> QuerySet[Job]:
+    return queryset.annotate(retried_as=Subquery(Job.objects.filter(retry_of=OuterRef("pk")).values("id")[:1]))
+
+
 def _group_key(job: Job) -> str:
     return str(job.batch or job.id)
 
@@ -94,13 +112,15 @@ def group_of(job: Job, *, now: datetime) -> Group:
     """The group `job` belongs to (its batch, or itself alone), as it is now."""
     if job.batch is None:
         return Group(cards=[card_for(job, now=now)])
-    members = Job.objects.filter(owner_id=job.owner_id, batch=job.batch).select_related("image")
+    members = _with_retries(Job.objects.filter(owner_id=job.owner_id, batch=job.batch).select_related("image"))
     return Group(cards=[card_for(member, now=now) for member in members.order_by("batch_index")])
 
 
 def recent_groups(*, owner: AbstractBaseUser, now: datetime, limit: int = RECENT_JOBS) -> list[Group]:
     """The owner's latest jobs, newest submission first, each submission one group."""
-    recent = list(Job.objects.filter(owner=owner).select_related("image", "owner").order_by("-created_at")[:limit])
+    recent = list(
+        _with_retries(Job.objects.filter(owner=owner).select_related("image", "owner")).order_by("-created_at")[:limit]
+    )
     groups: dict[str, list[Job]] = {}
     for job in recent:
         groups.setdefault(_group_key(job), []).append(job)

@@ -161,6 +161,18 @@ def test_a_failed_card_offers_try_again_which_makes_a_new_linked_job(alice_clien
     assert 'data-testid="card-retry"' not in _studio(alice_client).split(str(job.id))[0]
 
 
+@pytest.mark.parametrize(("language", "label"), [("en", "Tried again"), ("zh-hans", "已再试")])
+def test_a_card_tried_again_links_to_the_new_job_instead_of_offering_it_again(alice_client, alice, language, label):
+    """Fails before: the old card still offered "Try again", whose click only said it was retried."""
+    job = submitted_job(alice)
+    jobs.fail(job_id=job.id, reason="engine exploded")
+    again = jobs.retry(job_id=job.id, by=alice)
+    cards = _studio(alice_client, language=language).split('data-testid="result-card"')[1:]
+    old = next(card for card in cards if f'data-job-id="{job.id}"' in card)
+    assert 'data-testid="card-retry"' not in old
+    assert f'href="{reverse("job_detail", args=[again.id])}" data-testid="card-retried-as">{label}</a>' in old
+
+
 @pytest.mark.parametrize(("language", "said"), [("en", "The job was cancelled"), ("zh-hans", "任务已取消")])
 def test_cancel_from_a_card_with_htmx_answers_its_group(alice_client, alice, bob, language, said):
     job = make_job(alice)

@@ -112,6 +112,21 @@ def test_the_database_has_its_search_index():
             assert search.ensure_sqlite_index(connection) is False  # in step already
 
 
+@pytest.mark.parametrize("most", [0, 2_000])
+def test_a_word_is_found_the_same_with_or_without_the_word_index(alice_client, alice, bob, monkeypatch, most):
+    """SQLite uses the global trigram index only for words with few candidates (a common word's
+    candidates from every gallery cost more than the LIKE over the owner's index); both ways give
+    the same pictures. On PostgreSQL the setting does nothing."""
+    monkeypatch.setattr(search, "FTS_MAX_CANDIDATES", most)
+    search._few_candidates.cache_clear()
+    castles = {str(image_row(alice, prompt=f"白色城堡 number {n}").id) for n in range(3)}
+    image_row(alice, prompt="黑色城堡")
+    image_row(bob, prompt="白色城堡")
+    assert found(alice_client, q="白色城堡") == castles
+    assert found(alice_client, q="白色城堡 number") == castles
+    search._few_candidates.cache_clear()
+
+
 def test_a_search_index_that_lost_its_triggers_is_rebuilt(alice, alice_client):
     """Django rebuilds a SQLite table to alter it, which drops its triggers; the post-migrate
     step puts them back and reindexes what was missed. (On PostgreSQL there is nothing to lose.)"""
@@ -409,6 +424,7 @@ def test_a_long_word_can_be_found_through_the_index(alice):
     of a Chinese word and the ILIKE of an English one with the trigram index (forced here: with a
     handful of rows it would rightly read the table); on SQLite the query goes through FTS5."""
     image_row(alice, prompt="一座白色城堡在云海之上")
+    search._few_candidates.cache_clear()  # a word with one candidate goes through the index
     words = search.Criteria(words=("白色城堡",))
     if connection.vendor == "postgresql":
         with transaction.atomic(), connection.cursor() as cursor:

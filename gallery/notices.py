@@ -87,6 +87,15 @@ def mark_read(*, user: AbstractBaseUser, notice_id: int) -> Notice:
     return notice
 
 
+def seen_jobs(*, user: AbstractBaseUser, job_ids: list[UUID]) -> int:
+    """The user's unread notices about these jobs, read: a page that shows a job's end tells it
+    as well as the inbox would (the job page, or the studio's cards seeing their end). Someone
+    else looking (staff) reads nothing of the owner's. How many there were."""
+    return Notice.objects.filter(recipient=user, job_id__in=job_ids, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
 def mark_all_read(*, user: AbstractBaseUser) -> int:
     """Every unread notice of the user read; how many there were."""
     return Notice.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())

@@ -209,16 +209,28 @@ def test_the_polled_json_has_the_count_and_the_newest_unread(alice_client, alice
     assert Client().get(reverse("inbox_unread")).json() == {"unread": 0, "latest": []}  # logged out
 
 
-def test_a_job_page_that_sees_its_job_end_updates_the_bell_in_place(alice_client, alice, commits):
+@pytest.mark.parametrize("page", ["job_detail", "studio_group"])
+def test_a_page_that_sees_its_job_end_reads_its_notice_and_updates_the_bell_in_place(
+    alice_client, alice, bob, commits, page
+):
+    """Fails before: the notice of a job whose end the owner had just watched stayed unread, so
+    the bell counted it and the inbox told it again."""
+    earlier = submitted_job(alice)
     job = submitted_job(alice)
-    polling = alice_client.get(reverse("job_detail", args=[job.id]), HTTP_HX_REQUEST="true").content.decode()
+    with commits():
+        jobs.fail(job_id=earlier.id, reason="x")  # ended while nobody looked: stays unread
+    polling = alice_client.get(reverse(page, args=[job.id]), HTTP_HX_REQUEST="true").content.decode()
     assert 'id="inbox-bell"' not in polling  # nothing to say while it runs
     with commits():
         jobs.fail(job_id=job.id, reason="x")
-    for url in (reverse("job_detail", args=[job.id]), reverse("studio_group", args=[job.id])):
-        ended = alice_client.get(url, HTTP_HX_REQUEST="true").content.decode()
-        bell = _bell(ended)
-        assert 'hx-swap-oob="true"' in bell and 'aria-label="Inbox, unread notices: 1"' in bell, url
+    staff = Client()
+    staff.force_login(type(bob).objects.create_user("staffer", is_staff=True))
+    staff.get(reverse("job_detail", args=[job.id]))  # staff looking read nothing of alice's
+    assert Notice.objects.get(job=job).read_at is None
+    bell = _bell(alice_client.get(reverse(page, args=[job.id]), HTTP_HX_REQUEST="true").content.decode())
+    assert 'hx-swap-oob="true"' in bell and 'aria-label="Inbox, unread notices: 1"' in bell
+    assert Notice.objects.get(job=job).read_at is not None
+    assert Notice.objects.get(job=earlier).read_at is None
 
 
 def test_the_page_loads_the_inbox_script_from_static(alice_client):

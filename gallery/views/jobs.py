@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import credits, galleries, imaging, intake, jobs, kinds, moderation, presets, reuse, waiting
+from .. import credits, galleries, imaging, intake, jobs, kinds, moderation, notices, presets, reuse, waiting
 from ..access import get_job_for_user
 from ..models import ApiSubmission, Job
 from .navigation import safe_next
@@ -128,7 +128,9 @@ def job_detail(request: HttpRequest, job_id: UUID) -> HttpResponse:
         "retryable_statuses": jobs.RETRYABLE_STATUSES,
         "can_cancel": jobs.can_cancel(job),
     }
-    if not job.is_finished:
+    if job.is_finished:
+        notices.seen_jobs(user=request.user, job_ids=[job.id])
+    else:
         context["wait"] = waiting.of(job, now=timezone.now())
     if request.htmx:
         return render(request, "jobs/_status.html", context)

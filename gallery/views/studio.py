@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from .. import jobs, kinds, studio
+from .. import jobs, kinds, notices, studio
 from ..access import get_job_for_user
 from ..models import Job
 from .jobs import blank_form, bound_form, form_context, submit_form
@@ -111,4 +111,6 @@ def studio_group(request: HttpRequest, job_id: UUID) -> HttpResponse:
     """One group of cards as it is now (the poll of an unfinished group)."""
     job = get_job_for_user(request, job_id)
     group = studio.group_of(job, now=timezone.now())
+    if group.is_finished:  # the cards show every end: the inbox need not tell them again
+        notices.seen_jobs(user=request.user, job_ids=[card.job.id for card in group.cards])
     return render(request, "studio/_group.html", {"group": group, "poll_ms": POLL_MS})

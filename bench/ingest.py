@@ -99,9 +99,14 @@ def ours_once(*, url: str, owner) -> dict[str, float]:
 
 def run(*, rounds: dict[int, int]) -> dict:
     results: dict[str, dict] = {}
-    with object_store() as s3:
+    files = {side: sample_png(side) for side in rounds}
+    routes = {f"/img{side}.png": file_route(data) for side, data in files.items()}
+    # The image host starts first: with DEBUG off a private-host allowance must name its port.
+    with object_store() as s3, LocalHTTP(routes) as host:
+        port = host.server.server_address[1]
         stack = make_stack(
-            s3, extra_env={"INGEST_ALLOWED_HOSTS": "127.0.0.1", "INGEST_PRIVATE_HOSTS_ALLOWED": "127.0.0.1"}
+            s3,
+            extra_env={"INGEST_ALLOWED_HOSTS": "127.0.0.1", "INGEST_PRIVATE_HOSTS_ALLOWED": f"127.0.0.1:{port}"},
         )
         try:
             setup_django_in_process(stack, DEBUG="0", STATIC_MANIFEST="0", LOG_LEVEL="WARNING")
@@ -111,9 +116,7 @@ def run(*, rounds: dict[int, int]) -> dict:
 
             owner = get_user_model().objects.create_user("ingest-bench", password=None)
             credits.grant(user=owner, amount=10_000, reason="benchmark")
-            files = {side: sample_png(side) for side in rounds}
-            routes = {f"/img{side}.png": file_route(data) for side, data in files.items()}
-            with LocalHTTP(routes) as host, tempfile.TemporaryDirectory(prefix="aigc-bench-floor-") as workdir:
+            with tempfile.TemporaryDirectory(prefix="aigc-bench-floor-") as workdir:
                 for side, count in rounds.items():
                     url = f"{host.url}/img{side}.png"
                     log(f"ingest: {side}x{side} PNG ({len(files[side]) // 1024} KiB), {count} rounds")

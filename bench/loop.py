@@ -78,12 +78,24 @@ print(json.dumps(rows))
 """
 
 
+def _django_like(stack) -> None:
+    """Django configured in this process like the stack's (no database use here): the form's
+    defaults (tests.helpers.txt2img_form) come from gallery.forms."""
+    import os
+
+    import django
+
+    os.environ.update(stack.env)
+    django.setup()
+
+
 def run(*, samples: int, warmup: int = 4) -> dict:
     with object_store() as s3:
         stack = make_stack(s3, workers=3)
         try:
             log(f"loop: starting the stack ({stack.url})")
             stack.start()
+            _django_like(stack)
             stack.create_user("bench", PASSWORD, credits_amount=10 * (samples + warmup) + 100)
             http = stack.session("bench", PASSWORD)
             http.get(f"{stack.url}/jobs/new/txt2img/")

@@ -164,11 +164,54 @@ def verify_image(data: bytes, *, max_pixels: int, max_bytes: int) -> CleanImage:
 def verify_and_decode(data: bytes, *, max_pixels: int, max_bytes: int) -> tuple[CleanImage, Image.Image]:
     """`verify_image`, and the decoded pixels it checked, so the thumbnails need no second decode."""
     image = _decode(data, max_pixels=max_pixels, max_bytes=max_bytes)
-    image_format = _canonical_format(image.format)
     width, height = image.size
     if _orientation(image) in _ORIENTATIONS_THAT_SWAP_SIDES:
         width, height = height, width
-    clean = CleanImage(
+    return _clean_of(data, _canonical_format(image.format), width, height), image
+
+
+# Ingest decodes and scales with libvips (pyvips, its bundled build): bench/ingest.py put Pillow's
+# path for a 2048² PNG at 1.16-1.19x the floor of two `vipsthumbnail` runs, and cProfile of the
+# ingest showed Pillow's PNG decode (~0.10 s), LANCZOS resizes (~0.09 s) and the copies around
+# them as most of it. Pictures libvips would have to convert (16-bit, CMYK, palette with
+# transparency...) keep the Pillow path, whose colour handling the tests pin down.
+_VIPS_MODES = ("RGB", "RGBA", "L", "LA")
+
+
+def _vips():
+    """pyvips, imported on first use (never in a process before it forks its workers), with its
+    operation cache off: every picture is new, and cached results would only hold memory."""
+    import pyvips
+
+    pyvips.cache_set_max(0)
+    return pyvips
+
+
+def verify_and_load(data: bytes, *, max_pixels: int, max_bytes: int) -> tuple[CleanImage, Any]:
+    """`verify_and_decode` for ingest: the same header checks by Pillow, then the full decode of
+    the first frame by libvips (a truncated or damaged file is refused the same way), kept in
+    memory for the thumbnails. Returns Pillow's decoded image instead when its mode is not one
+    of _VIPS_MODES; make_webp takes either."""
+    if len(data) > max_bytes:
+        return verify_and_decode(data, max_pixels=max_pixels, max_bytes=max_bytes)
+    image = _open(data, max_pixels=max_pixels)
+    if image.width * image.height > max_pixels:
+        raise _too_many_pixels(max_pixels)
+    if image.mode not in _VIPS_MODES or "transparency" in image.info:
+        return verify_and_decode(data, max_pixels=max_pixels, max_bytes=max_bytes)
+    image_format = _canonical_format(image.format)
+    pyvips = _vips()
+    try:
+        # Upright as displayed; libvips reads the orientation itself (Pillow's getexif() on a PNG
+        # decodes the whole picture first: cProfile showed 0.10 s of a 2048² PNG's ingest there).
+        pixels = pyvips.Image.new_from_buffer(data, "", fail_on="error").autorot().copy_memory()
+    except pyvips.Error as error:
+        raise _truncated() from error
+    return _clean_of(data, image_format, pixels.width, pixels.height), pixels
+
+
+def _clean_of(data: bytes, image_format: str, width: int, height: int) -> CleanImage:
+    return CleanImage(
         data=data,
         format=image_format,
         width=width,
@@ -176,17 +219,40 @@ def verify_and_decode(data: bytes, *, max_pixels: int, max_bytes: int) -> tuple[
         content_type=_CONTENT_TYPES[image_format],
         extension=_EXTENSIONS[image_format],
     )
-    return clean, image
+
+
+def _vips_webp(pixels: Any, *, max_side: int, quality: int, xmp: bytes | None) -> tuple[bytes, int, int]:
+    """make_webp of an image verify_and_load decoded (upright already): sRGB, 8 bits, alpha kept;
+    an sRGB colour profile stays, as on the Pillow path; `xmp` becomes the XMP chunk."""
+    pyvips = _vips()
+    image = pixels.thumbnail_image(max_side, height=max_side, size="down")
+    profile = image.get("icc-profile-data") if image.get_typeof("icc-profile-data") else None
+    if image.interpretation != "srgb":  # greyscale or 16 bits: WebP is 8-bit colour only
+        image, profile = image.colourspace("srgb"), None
+    image = image.copy()  # its own metadata, so the decoded picture stays as it was
+    keep = ["icc"] if _matching_icc_profile(profile, mode="RGB") else []
+    if xmp:
+        image.set_type(pyvips.GValue.blob_type, "xmp-data", xmp)
+        keep.append("xmp")
+    webp = image.webpsave_buffer(Q=quality, effort=4, keep=",".join(keep) or "none")
+    return webp, image.width, image.height
 
 
 def make_webp(
-    data_or_image: bytes | CleanImage | Image.Image, *, max_side: int, quality: int = 80, xmp: bytes | None = None
+    data_or_image: bytes | CleanImage | Image.Image | Any,
+    *,
+    max_side: int,
+    quality: int = 80,
+    xmp: bytes | None = None,
 ) -> tuple[bytes, int, int]:
     """A WebP no larger than max_side on either side, upright, aspect ratio kept, never upscaled.
 
     `xmp` is written as the file's XMP chunk (the picture's label, gallery/labels.py).
-    Expects bytes that `clean_image` or `verify_image` already accepted. Returns (webp, width, height).
+    Expects bytes that `clean_image` or `verify_image` already accepted, or the decoded pixels of
+    `verify_and_decode` / `verify_and_load`. Returns (webp, width, height).
     """
+    if not isinstance(data_or_image, bytes | CleanImage | Image.Image):
+        return _vips_webp(data_or_image, max_side=max_side, quality=quality, xmp=xmp)
     if isinstance(data_or_image, Image.Image):
         image = data_or_image.copy()
     else:

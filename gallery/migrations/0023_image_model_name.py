@@ -8,6 +8,8 @@
   exceed 2,704 bytes, so it holds the pictures whose prompt and negative prompt have at most
   600 characters together (at most 4 bytes each, with the other columns under the limit);
   image_owner_long_prompts finds the others, which are counted from the table.
+- The PostgreSQL indexes are built CONCURRENTLY (so the migration is not atomic): pictures go on
+  being saved while a large table is indexed.
 - SQLite keeps its covering index beside the word index (search.ensure_sqlite_index): Django
   rebuilds a SQLite table to alter it, which drops what the model state does not name.
 """
@@ -17,17 +19,21 @@ import django.db.models.functions.comparison
 import django.db.models.functions.text
 from django.db import migrations, models
 
-# The same expression as search.SHORT_PROMPTS: the planner uses a partial index only for a query
+# The same condition as search.short_prompts() (SHORT_PROMPT_CHARACTERS): the planner uses a partial index only for a query
 # that repeats its condition.
 SHORT = "LENGTH(prompt) + LENGTH(negative_prompt) <= 600"
 CREATE = (
-    "CREATE INDEX image_owner_facets ON gallery_image"
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS image_owner_facets ON gallery_image"
     " (owner_id, kind, rating, is_favourite, width, height, model_name)"
     " INCLUDE (id, created_at, source_image_id, prompt, negative_prompt)"
     f" WHERE trashed_at IS NULL AND {SHORT}",
-    f"CREATE INDEX image_owner_long_prompts ON gallery_image (owner_id) WHERE trashed_at IS NULL AND NOT ({SHORT})",
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS image_owner_long_prompts ON gallery_image"
+    f" (owner_id) WHERE trashed_at IS NULL AND NOT ({SHORT})",
 )
-DROP = ("DROP INDEX IF EXISTS image_owner_facets", "DROP INDEX IF EXISTS image_owner_long_prompts")
+DROP = (
+    "DROP INDEX CONCURRENTLY IF EXISTS image_owner_facets",
+    "DROP INDEX CONCURRENTLY IF EXISTS image_owner_long_prompts",
+)
 
 
 def create_indexes(apps, schema_editor):
@@ -44,9 +50,13 @@ def drop_indexes(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         for statement in DROP:
             schema_editor.execute(statement)
+    else:  # before the column it names goes
+        schema_editor.execute("DROP INDEX IF EXISTS image_owner_facets")
 
 
 class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY cannot run inside a transaction
+
     dependencies = [
         ("gallery", "0022_notices"),
     ]

@@ -146,7 +146,7 @@ Q_CLUSTER = {
     "queue_limit": 50,
     "bulk": 1,
     "catch_up": False,
-    "poll": 0.2,
+    "poll": 0.05,  # the ORM broker's sleep on an empty queue, half of it in each hand-over (bench/loop.py)
     "ack_failures": True,
     "save_limit": 1000,
     "sync": env_bool("Q_SYNC", False),

@@ -12,15 +12,22 @@ processes (imports done, S3 client made) as a long-running site's do; they are n
 Throughput is completed ingests per second, from the database's own clock: succeeded jobs
 divided by (last Image.created_at - first Job.callback_received_at). The steady-state figure
 leaves out the ramp-up and the tail (10th to 90th percentile of the completion times).
+
+The floor pipeline runs in the same run, once the site's ingests are done (its processes idle):
+the same N pictures, 4 at a time like the 4 workers, each the least any ingest must do
+(bench/ingest.py's floor: a plain download, `vipsthumbnail` for the two WebPs, three raw
+`put_object` calls into the same bucket). `ratio` is ours / the floor's whole-run throughput.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import requests
 from common import (
@@ -117,6 +124,23 @@ print(json.dumps([str(i) for i in Job.objects.filter(owner__username="bench").ex
 """
 
 
+def floor_throughput(*, url: str, s3: dict, count: int) -> dict:
+    """The floor pipeline for `count` pictures, WORKERS at a time (threads that mostly wait on
+    `vipsthumbnail` processes and the network): pictures per second over the whole run."""
+    from ingest import floor_once
+
+    def one(_: int) -> float:
+        with tempfile.TemporaryDirectory(prefix="aigc-bench-floor-") as workdir:
+            return floor_once(url=url, s3=s3["client"], bucket=s3["bucket"], workdir=Path(workdir))["total"]
+
+    one(0)  # warm-up: the S3 connection pool
+    began = time.perf_counter()
+    with ThreadPoolExecutor(WORKERS) as pool:
+        each = list(pool.map(one, range(count)))
+    wall = time.perf_counter() - began
+    return {"pictures": count, "per_second": round(count / wall, 2), "each": summary(each)}
+
+
 def create_jobs(stack, count: int) -> None:
     """count text-to-image jobs through the real form, from 4 logged-in sessions."""
     local = threading.local()
@@ -149,7 +173,9 @@ def run(*, jobs: int) -> dict:
     stub = StubProvider()
     png = sample_png(512)
     with object_store() as s3, LocalHTTP({"/img512.png": file_route(png)}, fallback=stub.route) as host:
-        stack = make_stack(s3, extra_env={"APISPACE_BASE_URL": host.url}, workers=WORKERS)
+        # All N jobs are with the provider before the first callback: no per-user fair share.
+        extra_env = {"APISPACE_BASE_URL": host.url, "FAIR_SHARE_PER_USER": "0"}
+        stack = make_stack(s3, extra_env=extra_env, workers=WORKERS)
         try:
             log(f"callbacks: starting the stack ({stack.url}, {WORKERS} workers, stub provider {host.url})")
             stack.start()
@@ -211,6 +237,8 @@ def run(*, jobs: int) -> dict:
             db.close()
             rows = stack_json(stack, TIMELINE)
             invariants = stack.invariants()
+            log(f"callbacks: the floor pipeline, {jobs} pictures, {WORKERS} at a time")
+            floor = floor_throughput(url=image_url, s3=s3, count=jobs)
         finally:
             discard_stack(stack)
     rows = [row for row in rows if row["id"] not in warm_ids]
@@ -218,6 +246,7 @@ def run(*, jobs: int) -> dict:
     first_callback = min(row["callback_received"] for row in rows if row["callback_received"])
     completions = sorted(row["image_created"] for row in succeeded)
     window = percentile(completions, 0.9) - percentile(completions, 0.1)
+    ours = len(succeeded) / (completions[-1] - first_callback)
     return {
         "jobs": jobs,
         "workers": WORKERS,
@@ -226,8 +255,11 @@ def run(*, jobs: int) -> dict:
         "callback_answers": sorted({code for _, code in answers}),
         "callback_view": summary(seconds for seconds, _ in answers),
         "callbacks_posted_per_second": round(jobs / (posted - began), 1),
-        "ingests_per_second": round(len(succeeded) / (completions[-1] - first_callback), 2),
+        "ingests_per_second": round(ours, 2),
         "ingests_per_second_steady": round(0.8 * len(succeeded) / window, 2) if window > 0 else None,
+        "floor_per_second": floor["per_second"],
+        "floor_each": floor["each"],
+        "ratio": round(ours / floor["per_second"], 2),
         "wall_seconds": round(done_at - began, 1),
         "callback_to_visible_under_load": summary(row["image_created"] - row["callback_received"] for row in succeeded),
         "invariants_ok": invariants.get("ok"),

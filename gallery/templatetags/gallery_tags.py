@@ -11,6 +11,19 @@ def media_url(key: str) -> str:
     return media.url(key)
 
 
+@register.inclusion_tag("gallery/_image_card.html", takes_context=True)
+def image_card(context, image, selectable: bool = False, show_state: bool = False, show_owner: bool = False) -> dict:
+    """{% image_card image selectable=True show_state=True %}: one picture card of a grid. What the
+    cards of a page share is made once per page (display.CardKit, kept in the render context)."""
+    kit = context.render_context.get(_CARD_KIT)
+    if kit is None:
+        kit = context.render_context[_CARD_KIT] = display.CardKit.for_page()
+    return display.image_card(image, kit, selectable=selectable, show_state=show_state, show_owner=show_owner)
+
+
+_CARD_KIT = object()  # the render context's key for the page's display.CardKit
+
+
 @register.filter
 def basic_fields(form) -> list:
     """The visible fields shown up front; the rest are folded under "More options"."""

@@ -211,7 +211,7 @@ def page_cursor(owner, page_number: int) -> str:
 
 
 def against_targets(page: dict) -> dict:
-    """The page's figures beside their targets (the README's performance section)."""
+    """The page's figures beside this benchmark's targets (TARGET_P95, TARGET_QUERIES)."""
     return {
         "p95_target_seconds": TARGET_P95,
         "p95_ok": page["server_time"]["p95"] <= TARGET_P95,

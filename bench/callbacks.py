@@ -14,9 +14,11 @@ divided by (last Image.created_at - first Job.callback_received_at). The steady-
 leaves out the ramp-up and the tail (10th to 90th percentile of the completion times).
 
 The floor pipeline runs in the same run, once the site's ingests are done (its processes idle):
-the same N pictures, 4 at a time like the 4 workers, each the least any ingest must do
-(bench/ingest.py's floor: a plain download, `vipsthumbnail` for the two WebPs, three raw
-`put_object` calls into the same bucket). `ratio` is ours / the floor's whole-run throughput.
+the same N pictures, 4 at a time like the 4 workers, each the least any ingest must do: a plain
+download, the two WebPs (same sides, quality 80, libvips' default effort 4) and three raw
+`put_object` calls into the same bucket. It runs twice: with pyvips in this process (4 threads;
+libvips works outside the GIL), which `ratio` (ours / floor, whole run) is taken against, and
+with bench/ingest.py's `vipsthumbnail` processes (`floor_vipsthumbnail_per_second`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from common import (
     summary,
     wait_until,
 )
+from ingest import SIDES, floor_once
 
 WORKERS = 4
 WARMUP = 2 * WORKERS  # jobs ingested before the measured ones, to warm every worker up
@@ -124,16 +127,38 @@ print(json.dumps([str(i) for i in Job.objects.filter(owner__username="bench").ex
 """
 
 
-def floor_throughput(*, url: str, s3: dict, count: int) -> dict:
-    """The floor pipeline for `count` pictures, WORKERS at a time (threads that mostly wait on
-    `vipsthumbnail` processes and the network): pictures per second over the whole run."""
-    from ingest import floor_once
+def floor_pyvips_once(*, url: str, s3: dict) -> float:
+    """One picture through the floor pipeline with pyvips in-process; returns its seconds."""
+    import pyvips
+
+    started = time.perf_counter()
+    with requests.Session() as http:
+        http.trust_env = False
+        response = http.get(url, timeout=30)
+        response.raise_for_status()
+        data = response.content
+    outputs = [
+        pyvips.Image.thumbnail_buffer(data, side, height=side, size="down").webpsave_buffer(Q=80)
+        for side in SIDES.values()
+    ]
+    folder = f"floor/{uuid.uuid4().hex}"
+    s3["client"].put_object(Bucket=s3["bucket"], Key=f"{folder}/o.png", Body=data)
+    for name, body in zip(SIDES, outputs, strict=True):
+        s3["client"].put_object(Bucket=s3["bucket"], Key=f"{folder}/{name}.webp", Body=body)
+    return time.perf_counter() - started
+
+
+def floor_throughput(*, url: str, s3: dict, count: int, tool: str) -> dict:
+    """The floor pipeline for `count` pictures, WORKERS at a time (threads: libvips and the
+    `vipsthumbnail` processes work outside the GIL): pictures per second over the whole run."""
 
     def one(_: int) -> float:
+        if tool == "pyvips":
+            return floor_pyvips_once(url=url, s3=s3)
         with tempfile.TemporaryDirectory(prefix="aigc-bench-floor-") as workdir:
             return floor_once(url=url, s3=s3["client"], bucket=s3["bucket"], workdir=Path(workdir))["total"]
 
-    one(0)  # warm-up: the S3 connection pool
+    one(0)  # warm-up: the S3 connection pool, libvips
     began = time.perf_counter()
     with ThreadPoolExecutor(WORKERS) as pool:
         each = list(pool.map(one, range(count)))
@@ -238,7 +263,8 @@ def run(*, jobs: int) -> dict:
             rows = stack_json(stack, TIMELINE)
             invariants = stack.invariants()
             log(f"callbacks: the floor pipeline, {jobs} pictures, {WORKERS} at a time")
-            floor = floor_throughput(url=image_url, s3=s3, count=jobs)
+            floor = floor_throughput(url=image_url, s3=s3, count=jobs, tool="pyvips")
+            floor_vipsthumbnail = floor_throughput(url=image_url, s3=s3, count=jobs, tool="vipsthumbnail")
         finally:
             discard_stack(stack)
     rows = [row for row in rows if row["id"] not in warm_ids]
@@ -259,6 +285,7 @@ def run(*, jobs: int) -> dict:
         "ingests_per_second_steady": round(0.8 * len(succeeded) / window, 2) if window > 0 else None,
         "floor_per_second": floor["per_second"],
         "floor_each": floor["each"],
+        "floor_vipsthumbnail_per_second": floor_vipsthumbnail["per_second"],
         "ratio": round(ours / floor["per_second"], 2),
         "wall_seconds": round(done_at - began, 1),
         "callback_to_visible_under_load": summary(row["image_created"] - row["callback_received"] for row in succeeded),

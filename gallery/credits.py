@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -57,6 +57,11 @@ def cost_of(kind: str) -> int:
 def balance_of(user: AbstractBaseUser) -> int:
     account = CreditAccount.objects.filter(user=user).only("balance").first()
     return account.balance if account else 0
+
+
+def balance_of_user() -> dict[str, Subquery]:
+    """`balance_of` as an expression over a user queryset (OuterRef "pk"; None: no account, 0)."""
+    return {"balance": Subquery(CreditAccount.objects.filter(user=OuterRef("pk")).values("balance")[:1])}
 
 
 def check_affordable(*, user: AbstractBaseUser, amount: int, count: int = 1) -> None:

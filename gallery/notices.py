@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -113,9 +113,24 @@ def set_email(*, user: AbstractBaseUser, on: bool, language: str) -> NoticePrefe
 
 def unread(*, user: AbstractBaseUser) -> dict[str, int]:
     """The unread count and the newest unread notice's id (0: none), in one query on the
-    partial index, for the header of every page."""
+    partial index."""
     found = Notice.objects.filter(recipient=user, read_at__isnull=True).aggregate(n=Count("id"), latest=Max("id"))
     return {"count": found["n"], "latest": found["latest"] or 0}
+
+
+def unread_of_user() -> dict[str, Subquery]:
+    """`unread` as expressions over a user queryset (OuterRef "pk"), so the header of every
+    page reads it in the same query as the balance (gallery/context_processors.py)."""
+    mine = Notice.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True).order_by().values("recipient")
+    return {
+        "unread_count": Subquery(mine.annotate(n=Count("id")).values("n")),
+        "unread_latest": Subquery(mine.annotate(latest=Max("id")).values("latest")),
+    }
+
+
+def unread_from(row: dict[str, Any]) -> dict[str, int]:
+    """`unread`'s answer from a row annotated with `unread_of_user`."""
+    return {"count": row["unread_count"] or 0, "latest": row["unread_latest"] or 0}
 
 
 def inbox(*, user: AbstractBaseUser) -> QuerySet[Notice]:

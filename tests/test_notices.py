@@ -141,17 +141,29 @@ def test_a_user_with_nothing_unread_sees_a_bell_without_a_number(alice_client):
     assert 'aria-label="Inbox, unread notices: 0"' in bell and "data-bell-count hidden" in bell
 
 
-def test_the_bell_costs_one_query(alice_client, alice, django_assert_num_queries):
-    """What every page's header runs: the credit balance and the unread count, one aggregate on
-    the unread index, however many notices there are."""
+def test_the_header_costs_one_query(alice, commits, django_assert_num_queries):
+    """What every page's header runs: the credit balance and the unread count with the newest
+    unread id, one query however many notices there are (fails before: two, the balance apart)."""
     from django.test import RequestFactory
 
     from gallery.context_processors import site
 
     request = RequestFactory().get("/")
     request.user = alice
-    with django_assert_num_queries(2):
-        assert site(request)["unread_notices"] == {"count": 0, "latest": 0}
+    with django_assert_num_queries(1):
+        context = site(request)
+    assert context["unread_notices"] == {"count": 0, "latest": 0}
+    assert context["credit_balance"] == credits.balance_of(alice)
+    credits.grant(user=alice, amount=7)
+    for _ in range(2):
+        job = submitted_job(alice)
+        with commits():
+            jobs.fail(job_id=job.id, reason="x")
+    with django_assert_num_queries(1):
+        context = site(request)
+    newest = Notice.objects.filter(recipient=alice).order_by("-id").first()
+    assert context["unread_notices"] == {"count": 2, "latest": newest.id}
+    assert context["credit_balance"] == credits.balance_of(alice)
 
 
 def test_the_inbox_is_newest_first_paginated_and_opening_marks_read(alice_client, alice, commits, settings):

@@ -49,7 +49,7 @@ from common import (
     summary,
     wait_until,
 )
-from ingest import SIDES, floor_once
+from ingest import SIDES, floor_download, floor_once
 
 WORKERS = 4
 WARMUP = 2 * WORKERS  # jobs ingested before the measured ones, to warm every worker up
@@ -132,11 +132,7 @@ def floor_pyvips_once(*, url: str, s3: dict) -> float:
     import pyvips
 
     started = time.perf_counter()
-    with requests.Session() as http:
-        http.trust_env = False
-        response = http.get(url, timeout=30)
-        response.raise_for_status()
-        data = response.content
+    data = floor_download(url)
     outputs = [
         pyvips.Image.thumbnail_buffer(data, side, height=side, size="down").webpsave_buffer(Q=80)
         for side in SIDES.values()

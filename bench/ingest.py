@@ -44,13 +44,18 @@ from common import (
 SIDES = {"thumb": 384, "preview": 1024}  # gallery.imaging.THUMBNAIL_SIDES
 
 
-def floor_once(*, url: str, s3, bucket: str, workdir: Path) -> dict[str, float]:
-    started = time.perf_counter()
+def floor_download(url: str) -> bytes:
+    """The floor's download: a plain GET, no proxy from the environment."""
     with requests.Session() as http:
         http.trust_env = False
         response = http.get(url, timeout=30)
         response.raise_for_status()
-        data = response.content
+        return response.content
+
+
+def floor_once(*, url: str, s3, bucket: str, workdir: Path) -> dict[str, float]:
+    started = time.perf_counter()
+    data = floor_download(url)
     downloaded = time.perf_counter()
     source = workdir / "in.png"
     source.write_bytes(data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -35,7 +36,7 @@ class Card:
         """Queued and not being sent, or with a provider that can still interrupt it."""
         return jobs.can_cancel(self.job)
 
-    @property
+    @cached_property  # the card reads it twice (the link, and can_retry)
     def retried_as(self) -> UUID | None:
         """The job "Try again" made of this one, if it was tried again (a job is tried once)."""
         if self.job.status not in jobs.RETRYABLE_STATUSES:

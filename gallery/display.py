@@ -11,13 +11,15 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from . import forms, media
 
@@ -57,22 +59,26 @@ def made_by(label: str) -> str:
     return label
 
 
-# --- the picture card of the gallery grids (templates/gallery/_image_card.html) ---
+# --- the picture card of the gallery grids ---
 #
 # cProfile and pyinstrument of one GET /gallery/ (bench/gallery_page.py's set-up, SQLite, 48 cards,
 # URLs reused) showed the card loop as most of the request: 44 of 77 ms under cProfile, in 1,653
-# template variable lookups, 346 {% translate %} tags, 96 get_kind_display calls (each rebuilding
-# the field's choices: `prompt|default:image.get_kind_display` resolves its argument even when
-# there is a prompt), 96 truncatechars walks and 96 {% include %}s. What does not change from one
-# card to the next (the texts, the AI mark, the image page's URL around the id) is now made once
-# per page, and each card's own values once per card.
+# template variable lookups, 346 {% translate %} tags, 96 get_kind_display calls, 96 truncatechars
+# walks and 96 {% include %}s. Made once per page since (CardKit), the 48 cards still cost 511 of
+# the request's 1,657 ms under cProfile (bench/search.py's set-up, 20 requests): 25,000 template
+# nodes rendered. So a card is written here, in Python, where every other page of the site is a
+# template: we chose otherwise than "templates per page" (the developers' guide) for this one
+# fragment, repeated 48 times a page on the pages people open most. Every value a person or the
+# database supplies goes through escape(): the standard library's, which django.utils.html.escape
+# wraps (the same output, without its lazy-string wrapper on every call); the texts are
+# translated and escaped once per page.
 
 _CARD_TEXT = {
-    "select_text": gettext_lazy("Select"),
+    "select": gettext_lazy("Select"),
     "offline_title": gettext_lazy("Offline engine — procedural picture, not AI"),
-    "offline_text": gettext_lazy("offline"),
+    "offline": gettext_lazy("offline"),
     "public_title": gettext_lazy("Public"),
-    "public_text": gettext_lazy("public"),
+    "public": gettext_lazy("public"),
     "favourite_title": gettext_lazy("Favourite"),
 }
 _NO_ID = uuid.UUID(int=0)
@@ -80,18 +86,22 @@ _NO_ID = uuid.UUID(int=0)
 
 @dataclass(frozen=True)
 class CardKit:
-    """What every card of one page shares, in the page's language."""
+    """What every card of one page shares, in the page's language, escaped for HTML."""
 
     text: dict[str, str]
+    aigc_mark: str
     url_head: str
     url_tail: str
 
     @classmethod
     def for_page(cls) -> CardKit:
         url_head, _, url_tail = reverse("image_detail", args=[_NO_ID]).partition(str(_NO_ID))
-        text = {name: str(value) for name, value in _CARD_TEXT.items()}
-        text["aigc_mark"] = render_to_string("gallery/_aigc_mark.html")
-        return cls(text=text, url_head=url_head, url_tail=url_tail)
+        return cls(
+            text={name: escape(str(value)) for name, value in _CARD_TEXT.items()},
+            aigc_mark=render_to_string("gallery/_aigc_mark.html"),
+            url_head=escape(url_head),
+            url_tail=escape(url_tail),
+        )
 
 
 def shortened(text: str, length: int) -> str:
@@ -103,24 +113,41 @@ def shortened(text: str, length: int) -> str:
 
 def image_card(
     image: Any, kit: CardKit, *, selectable: bool = False, show_state: bool = False, show_owner: bool = False
-) -> dict[str, Any]:
-    """The context of one picture card: its link, thumbnail URL, texts and badges."""
-    image_id = str(image.id)
+) -> SafeString:
+    """One picture card of a grid: its link, thumbnail, caption and badges, as HTML."""
+    text = kit.text
+    image_id = str(image.id)  # a UUID: nothing in it to escape
+    url = f"{kit.url_head}{image_id}{kit.url_tail}"
     label = image.prompt or image.get_kind_display()
-    return {
-        **kit.text,
-        "id": image_id,
-        "url": f"{kit.url_head}{image_id}{kit.url_tail}",
-        "thumb_url": media.url(image.thumb_key or image.original_key),
-        "width": image.width,
-        "height": image.height,
-        "alt": shortened(label, 80),
-        "caption": shortened(label, 48),
-        "is_procedural": image.is_procedural,
-        "is_public": image.is_public,
-        "is_favourite": image.is_favourite,
-        "derived_count": getattr(image, "derived_count", 0),
-        "owner": image.owner.get_username() if show_owner else "",
-        "selectable": selectable,
-        "show_state": show_state,
-    }
+    parts = [
+        f'<figure class="image-card{" selectable" if selectable else ""}" data-testid="image-card" '
+        f'data-image-id="{image_id}">'
+    ]
+    if selectable:
+        parts.append(
+            f'<label class="select-box" title="{text["select"]}"><input type="checkbox" name="image" '
+            f'value="{image_id}" form="bulk-form" data-testid="select-image"><span class="visually-hidden">'
+            f"{text['select']}</span></label>"
+        )
+    parts.append(
+        f'<a href="{url}" class="thumb-link"><img src="{escape(media.url(image.thumb_key or image.original_key))}" '
+        f'loading="lazy" decoding="async" width="{int(image.width)}" height="{int(image.height)}" '
+        f'alt="{escape(shortened(label, 80))}">{kit.aigc_mark}</a>'
+        f'<figcaption><span class="caption-text">{escape(shortened(label, 48))}</span><span class="card-badges">'
+    )
+    if image.is_procedural:
+        parts.append(f'<span class="badge offline small" title="{text["offline_title"]}">{text["offline"]}</span>')
+    if show_state and image.is_public:
+        parts.append(f'<span class="badge small public" title="{text["public_title"]}">{text["public"]}</span>')
+    if show_state and image.is_favourite:
+        parts.append(f'<span class="fav-mark" title="{text["favourite_title"]}" data-testid="favourite-mark">★</span>')
+    derived = int(getattr(image, "derived_count", 0))
+    if derived:
+        label = ngettext("+%(n)s derived", "+%(n)s derived", derived) % {"n": derived}
+        parts.append(
+            f'<a class="badge small derived" href="{url}#derived" data-testid="derived-badge">{escape(label)}</a>'
+        )
+    if show_owner:
+        parts.append(f'<span class="owner">{escape(image.owner.get_username())}</span>')
+    parts.append("</span></figcaption></figure>")
+    return mark_safe("".join(parts))  # noqa: S308 - every part above is escaped or a constant

@@ -50,3 +50,39 @@ def test_unknown_values_are_shown_as_they_are():
     assert display.made_by("Some Provider v2") == "Some Provider v2"
     assert display.parameter_value("style", "unheard-of") == "unheard-of"
     assert display.parameter_value("seed", 7) == 7
+
+
+def _cards(client: Client, path: str) -> list[str]:
+    html = client.get(path).content.decode()
+    return re.findall(r'<figure class="image-card[^"]*".*?</figure>', html, flags=re.S)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_card_escapes_what_the_user_wrote_and_reads_in_the_page_language(alice, language):
+    """The card is written in Python (display.image_card): a prompt is text, never markup; the
+    thumbnail's presigned URL keeps its query intact as an attribute; the badges read in the
+    page's language."""
+    prompt = '<script>alert("x")</script> & 城堡 "quoted"'
+    image = image_row(alice, prompt=prompt, is_public=True, is_favourite=True, is_procedural=True)
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(alice)
+    (card,) = _cards(client, reverse("gallery"))
+    assert "<script>" not in card
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; 城堡 &quot;quoted&quot;" in card
+    src = re.search(r'<img src="([^"]+)"', card).group(1)
+    assert "X-Amz-Signature=" in src and "&amp;" in src and "&X" not in src
+    assert f'href="{reverse("image_detail", args=[image.id])}"' in card
+    assert 'data-testid="aigc-mark"' in card and 'data-testid="favourite-mark"' in card
+    chinese = ("公开", "离线", "AI 生成")
+    public, offline, mark = chinese if language == "zh-hans" else ("public", "offline", "AI-generated")
+    text = re.sub(r"<[^>]+>", " ", card)
+    assert public in text and offline in text and mark in text
+
+
+def test_the_explore_card_names_its_owner_escaped(make_user):
+    owner = make_user("o<b>wner")
+    image_row(owner, is_public=True)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    (card,) = _cards(client, reverse("explore"))
+    assert '<span class="owner">o&lt;b&gt;wner</span>' in card
+    assert 'data-testid="select-image"' not in card and "public" not in re.sub(r"<[^>]+>", " ", card)

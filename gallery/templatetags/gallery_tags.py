@@ -11,10 +11,11 @@ def media_url(key: str) -> str:
     return media.url(key)
 
 
-@register.inclusion_tag("gallery/_image_card.html", takes_context=True)
-def image_card(context, image, selectable: bool = False, show_state: bool = False, show_owner: bool = False) -> dict:
-    """{% image_card image selectable=True show_state=True %}: one picture card of a grid. What the
-    cards of a page share is made once per page (display.CardKit, kept in the render context)."""
+@register.simple_tag(takes_context=True)
+def image_card(context, image, selectable: bool = False, show_state: bool = False, show_owner: bool = False) -> str:
+    """{% image_card image selectable=True show_state=True %}: one picture card of a grid, written by
+    display.image_card. What the cards of a page share is made once per page (display.CardKit,
+    kept in the render context)."""
     kit = context.render_context.get(_CARD_KIT)
     if kit is None:
         kit = context.render_context[_CARD_KIT] = display.CardKit.for_page()

@@ -207,6 +207,20 @@ def test_album_counts_follow_the_other_filters(alice_client, alice):
     assert f'<option value="{album.id}">Cats (1)</option>' in select_html(html, "filter-album")
 
 
+@pytest.mark.parametrize("query", [{}, {"q": "cat"}, {"kind": "txt2img", "rating": "2"}])
+def test_album_counts_leave_out_trashed_pictures_with_filters_and_without(alice_client, alice, query):
+    """The albums' counts are one of two statements, by whether anything filters the pictures
+    (search._albums_with_counts): both count the album's pictures that the gallery would show."""
+    shown = [image_row(alice, prompt="cat", rating=3), image_row(alice, prompt="a cat on a roof", rating=2)]
+    gone = image_row(alice, prompt="cat", rating=5)
+    other = image_row(alice, prompt="dog", kind="upscale")
+    album = albums.create_album(owner=alice, name="Mixed", images=[*shown, gone, other])
+    trash.trash_images(owner=alice, images=[gone])
+    html = alice_client.get(reverse("gallery"), query).content.decode()
+    expected = 3 if not query else 2
+    assert f'<option value="{album.id}">Mixed ({expected})</option>' in select_html(html, "filter-album")
+
+
 def test_pictures_with_long_prompts_are_found_and_counted_like_any_other(alice_client, alice):
     """PostgreSQL's search index holds the pictures whose prompts have at most 600 characters
     together (an index entry may not exceed 2,704 bytes); the longer ones are counted from the

@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _search_index(sender, using, plan=None, **kwargs) -> None:
-    # Django rebuilds a SQLite table to alter it, and the rebuild drops the search triggers.
+    # Django rebuilds a SQLite table to alter it, and the rebuild drops the search triggers and
+    # the facet counts' (gallery/facet_summary.py).
     from django.db import connections
     from django.db.migrations.recorder import MigrationRecorder
 
@@ -14,6 +15,10 @@ def _search_index(sender, using, plan=None, **kwargs) -> None:
     applied = MigrationRecorder(connection).applied_migrations()
     if ("gallery", "0015_prompt_search_indexes") in applied:
         ensure_sqlite_index(connection)
+    if ("gallery", "0024_facet_counts") in applied:
+        from .facet_summary import ensure_sqlite_triggers
+
+        ensure_sqlite_triggers(connection)
 
 
 class GalleryConfig(AppConfig):

@@ -30,6 +30,7 @@ from .images import (  # noqa: F401
     STORED_KEY_FIELDS,
     Album,
     AlbumItem,
+    FacetCount,
     Image,
     ImageQuerySet,
     Triage,

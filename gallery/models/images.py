@@ -167,6 +167,34 @@ class Image(models.Model):
         return owns or self.is_publicly_visible
 
 
+class FacetCount(models.Model):
+    """How many of an owner's pictures out of the trash share one combination of the facets the
+    gallery counts. Kept by the database's triggers, never written by the site (gallery/facet_summary.py)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("owner")
+    )
+    kind = models.CharField(max_length=16, verbose_name=_("kind"))
+    rating = models.PositiveSmallIntegerField(verbose_name=_("rating"))
+    is_favourite = models.BooleanField(verbose_name=_("favourite"))
+    width = models.PositiveIntegerField(verbose_name=_("width"))
+    height = models.PositiveIntegerField(verbose_name=_("height"))
+    model_name = models.CharField(max_length=64, verbose_name=_("model"))
+    n = models.PositiveIntegerField(verbose_name=_("pictures"))
+
+    class Meta:
+        constraints = [
+            # The triggers' ON CONFLICT names exactly these columns.
+            models.UniqueConstraint(
+                fields=["owner", "kind", "rating", "is_favourite", "width", "height", "model_name"],
+                name="facetcount_one_row_per_combination",
+            ),
+            models.CheckConstraint(condition=Q(n__gte=0), name="facetcount_never_negative"),
+        ]
+        verbose_name = _("facet count")
+        verbose_name_plural = _("facet counts")
+
+
 class Album(models.Model):
     """A board: a named set of one user's images. Deleting it keeps the images."""
 

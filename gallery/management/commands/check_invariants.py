@@ -1,7 +1,8 @@
 """Check the money and image invariants; prints JSON, exits 1 if any is broken.
 
 Every image accounted for, the ledger balanced, no negative balance, no duplicate image,
-every refunded ending refunded exactly once; and the database reconciled with the bucket
+every refunded ending refunded exactly once, the facet counts the database keeps
+(gallery/facet_summary.py) equal to a fresh count; and the database reconciled with the bucket
 (gallery/housekeeping.py `reconcile`: every key a picture names exists, every object is named
 or within STORAGE_ORPHAN_GRACE_HOURS), the result recorded for the admin. Operators run it after an incident; the
 fault-matrix tests run it after every scenario.
@@ -14,7 +15,7 @@ import json
 from django.core.management.base import BaseCommand
 from django.db.models import Count, Q, Sum
 
-from gallery import housekeeping
+from gallery import facet_summary, housekeeping
 from gallery.jobs import REFUNDED_STATUSES
 from gallery.models import CreditAccount, CreditTransaction, Image, Job, JobStatus
 
@@ -45,6 +46,7 @@ def find_problems(*, check_storage: bool = True) -> tuple[list[str], dict]:
             problems.append(f"job {job.id}: succeeded without an image")
         if job.status in (JobStatus.FAILED, JobStatus.UNSAFE) and Image.objects.filter(job_id=job.id).exists():
             problems.append(f"job {job.id}: {job.status} but has an image")
+    problems += facet_summary.differences()
     reconciliation = None
     if check_storage:
         report = housekeeping.reconcile()

@@ -89,15 +89,23 @@ class Page:
 
 def _after(cursor: Cursor, *, descending: bool) -> Q:
     """Rows strictly beyond the cursor in the given direction (ties on created_at broken by id,
-    and in rating order ties on the rating broken by both)."""
+    and in rating order ties on the rating broken by both).
+
+    Each comes with the same bound again as a plain range (`created_at <= the cursor's`): the
+    database starts its index scan at that bound, where with the OR alone it read the index
+    from the first page on and filtered (bench/gallery_page.py, PostgreSQL, the owner's page
+    1,041 of 100,000 pictures: 190 ms, against 45 ms for the first page)."""
     if descending:
         beyond = Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, id__lt=cursor.id)
+        bound = Q(created_at__lte=cursor.created_at)
     else:
         beyond = Q(created_at__gt=cursor.created_at) | Q(created_at=cursor.created_at, id__gt=cursor.id)
+        bound = Q(created_at__gte=cursor.created_at)
     if cursor.rating is None:
-        return beyond
+        return bound & beyond
     further = Q(rating__lt=cursor.rating) if descending else Q(rating__gt=cursor.rating)
-    return further | (Q(rating=cursor.rating) & beyond)
+    rating_bound = Q(rating__lte=cursor.rating) if descending else Q(rating__gte=cursor.rating)
+    return rating_bound & (further | (Q(rating=cursor.rating) & beyond))
 
 
 def paginate(

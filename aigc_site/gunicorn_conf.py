@@ -18,6 +18,11 @@ workers = settings.WEB_WORKERS
 worker_class = "gthread"
 threads = settings.WEB_THREADS
 timeout = settings.WEB_TIMEOUT
+# How long an idle connection is kept for the next request. gunicorn's 2 s is shorter than a
+# person's pause between pages: bench/load.py (Locust, 200 people pausing 2-8 s) saw 16 of 9,753
+# requests fail with "connection reset by peer", sent on a connection the server was closing at
+# that moment. 75 s is nginx's default; idle connections wait in gthread's poller, not a thread.
+keepalive = 75
 accesslog = "-"
 errorlog = "-"
 # gunicorn's control socket sits at one path per user ($HOME/.gunicorn/gunicorn.ctl), shared by

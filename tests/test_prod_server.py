@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -250,6 +251,29 @@ def test_a_person_gets_a_picture_through_the_production_server(server):
     # DEBUG is off although the environment said DEBUG=1: no debug page for a missing URL.
     missing = requests.get(f"{url}/no-such-page/", timeout=10)
     assert missing.status_code == 404 and "URLconf" not in missing.text
+
+
+def test_a_connection_stays_open_through_a_pause_between_pages(server):
+    """Fails before `keepalive = 75` in aigc_site/gunicorn_conf.py: gunicorn closed an idle
+    connection after 2 s, shorter than a person's pause, and Locust's people (bench/load.py) saw
+    "connection reset by peer" when a request met the closing. One raw connection, two requests
+    3 s apart: the second is answered on the same socket."""
+    host, port = server["url"].removeprefix("http://").split(":")
+    request = f"GET /accounts/login/ HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        for pause in (0, 3):
+            time.sleep(pause)
+            connection.sendall(request)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = connection.recv(65536)
+                assert chunk, f"the server closed the connection after a {pause} s pause"
+                head += chunk
+            assert head.startswith(b"HTTP/1.1 200"), head[:200]
+            headers, _, body = head.partition(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: (\d+)", headers).group(1))
+            while len(body) < length:
+                body += connection.recv(65536)
 
 
 def test_stopping_it_stops_gunicorn_and_the_cluster(server):

@@ -163,7 +163,8 @@ def test_the_trash_page_lists_the_trashed_pictures_with_their_last_day(alice_cli
     trash.trash_images(owner=alice, images=[old, new])
     html = alice_client.get(reverse("trash")).content.decode()
     assert set(trash_ids(alice_client)) == {str(old.id), str(new.id)}
-    day = (timezone.now() + timedelta(days=30)).strftime("%Y-%m-%d")
+    # The page dates in the site's time zone (Asia/Shanghai): from 16:00 UTC it is already tomorrow there.
+    day = timezone.localtime(timezone.now() + timedelta(days=30)).strftime("%Y-%m-%d")
     assert f"Deleted for good on {day}" in html and "2 pictures in the trash." in html
     assert "wait here for 30 days" in html
     zh = alice_client.get(reverse("trash"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()

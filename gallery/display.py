@@ -143,9 +143,9 @@ def image_card(
         parts.append(f'<span class="fav-mark" title="{text["favourite_title"]}" data-testid="favourite-mark">★</span>')
     derived = int(getattr(image, "derived_count", 0))
     if derived:
-        label = ngettext("+%(n)s derived", "+%(n)s derived", derived) % {"n": derived}
+        badge = ngettext("+%(n)s derived", "+%(n)s derived", derived) % {"n": derived}
         parts.append(
-            f'<a class="badge small derived" href="{url}#derived" data-testid="derived-badge">{escape(label)}</a>'
+            f'<a class="badge small derived" href="{url}#derived" data-testid="derived-badge">{escape(badge)}</a>'
         )
     if show_owner:
         parts.append(f'<span class="owner">{escape(image.owner.get_username())}</span>')

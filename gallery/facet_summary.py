@@ -35,12 +35,13 @@ from .models import FacetCount, Image
 
 # The statements below are put together from these constant column names only (hence noqa: S608).
 KEY = ("kind", "rating", "is_favourite", "width", "height", "model_name")
-_COLUMNS = ", ".join(("owner_id", *KEY))
-_OLD = " AND ".join(f"{column} = OLD.{column}" for column in ("owner_id", *KEY))
-_NEW = ", ".join(f"NEW.{column}" for column in ("owner_id", *KEY))
+_KEYED = ("owner_id", *KEY)  # a count's row: whose, and which combination
+_COLUMNS = ", ".join(_KEYED)
+_OLD = " AND ".join(f"{column} = OLD.{column}" for column in _KEYED)
+_NEW = ", ".join(f"NEW.{column}" for column in _KEYED)
 _CHANGED = (
-    f"({', '.join(f'OLD.{c}' for c in ('owner_id', *KEY))}, OLD.trashed_at IS NULL) IS DISTINCT FROM "
-    f"({', '.join(f'NEW.{c}' for c in ('owner_id', *KEY))}, NEW.trashed_at IS NULL)"
+    f"({', '.join(f'OLD.{c}' for c in _KEYED)}, OLD.trashed_at IS NULL) IS DISTINCT FROM "
+    f"({', '.join(f'NEW.{c}' for c in _KEYED)}, NEW.trashed_at IS NULL)"
 )
 
 _POSTGRESQL_FUNCTION = f"""CREATE OR REPLACE FUNCTION gallery_facetcount_keep() RETURNS trigger
@@ -82,9 +83,9 @@ SQLITE_INSTALL = (
     f"""CREATE TRIGGER IF NOT EXISTS gallery_image_facetcount_update AFTER UPDATE ON gallery_image
     WHEN {_CHANGED.replace("IS DISTINCT FROM", "IS NOT")} BEGIN {_SQLITE_TAKE} {_SQLITE_ADD} END""",
 )
-SQLITE_REMOVE = tuple(
-    f"DROP TRIGGER IF EXISTS gallery_image_facetcount_{event}" for event in ("insert", "delete", "update")
-)
+_SQLITE_TRIGGERS = tuple(f"gallery_image_facetcount_{event}" for event in ("insert", "delete", "update"))
+SQLITE_REMOVE = tuple(f"DROP TRIGGER IF EXISTS {name}" for name in _SQLITE_TRIGGERS)
+_SQLITE_PRESENT = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (%s, %s, %s)"
 
 
 def install(connection: Any) -> None:
@@ -104,10 +105,16 @@ def remove(connection: Any) -> None:
 
 
 def ensure_sqlite_triggers(connection: Any) -> None:
-    """SQLite only: the triggers again after a migrate (a table rebuild drops them). A rebuild
-    copies the rows without them, so the counts stay right; they are counted afresh anyway."""
-    if connection.vendor == "sqlite":
-        install(connection)
+    """SQLite only: the triggers again after a migrate, if a table rebuild dropped them (the
+    rebuild copies the rows without them, so the counts stay right; they are counted afresh
+    anyway). With all three in place, nothing: every migrate would otherwise recount the table."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_SQLITE_PRESENT, _SQLITE_TRIGGERS)
+        if cursor.fetchone()[0] == len(_SQLITE_TRIGGERS):
+            return
+    install(connection)
 
 
 _REBUILD = (

@@ -123,6 +123,25 @@ def unlabelled_image(
     )
 
 
+def image_fields(
+    owner, *, prompt: str = "a cat", kind: str = "txt2img", params: dict[str, Any] | None = None, **fields
+) -> dict[str, Any]:
+    """An Image row's fields with no stored objects behind it (image_row saves one; bulk_create
+    takes Image(**image_fields(...)))."""
+    return {
+        "owner": owner,
+        "kind": kind,
+        "prompt": prompt,
+        "params": {"text": prompt, "w": 512, "h": 512, "seed": 1} if params is None else params,
+        "width": 512,
+        "height": 512,
+        "original_key": f"images/{owner.pk}/missing-original.png",
+        "thumb_key": f"images/{owner.pk}/missing-thumb.webp",
+        "preview_key": f"images/{owner.pk}/missing-preview.webp",
+        **fields,
+    }
+
+
 def image_row(
     owner,
     *,
@@ -132,18 +151,7 @@ def image_row(
     params: dict[str, Any] | None = None,
     **fields,
 ) -> Image:
-    image = Image.objects.create(
-        owner=owner,
-        kind=kind,
-        prompt=prompt,
-        params={"text": prompt, "w": 512, "h": 512, "seed": 1} if params is None else params,
-        width=512,
-        height=512,
-        original_key=f"images/{owner.pk}/missing-original.png",
-        thumb_key=f"images/{owner.pk}/missing-thumb.webp",
-        preview_key=f"images/{owner.pk}/missing-preview.webp",
-        **fields,
-    )
+    image = Image.objects.create(**image_fields(owner, prompt=prompt, kind=kind, params=params, **fields))
     if created_at is not None:
         set_created_at(image, created_at)
     return image

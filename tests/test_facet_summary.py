@@ -13,7 +13,7 @@ from django.urls import reverse
 from gallery import facet_summary, trash
 from gallery.management.commands.check_invariants import find_problems
 from gallery.models import FacetCount, Image
-from tests.factories import image_row
+from tests.factories import image_fields, image_row
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def test_every_change_to_a_picture_keeps_the_counts_equal_to_a_fresh_count(alice
     assert kept(alice) == {("txt2img", 2, False, 512, 512, ""): 2}
     assert kept(bob) == {("upscale", 0, False, 512, 512, "x4plus"): 1}
 
-    Image.objects.bulk_create([Image(**_fields(alice, kind="anime")) for _ in range(3)])
+    Image.objects.bulk_create([Image(**image_fields(alice, kind="anime")) for _ in range(3)])
     first.rating, first.is_favourite = 5, True
     first.save()
     Image.objects.filter(owner=alice, kind="anime").update(rating=4)
@@ -63,21 +63,6 @@ def test_every_change_to_a_picture_keeps_the_counts_equal_to_a_fresh_count(alice
     bob.delete()  # the cascade takes the counts and the pictures
     assert not FacetCount.objects.filter(owner_id=bob.pk).exists()
     assert facet_summary.differences() == []
-
-
-def _fields(owner, **extra) -> dict:
-    return {
-        "owner": owner,
-        "kind": "txt2img",
-        "prompt": "p",
-        "params": {},
-        "width": 512,
-        "height": 512,
-        "original_key": "k.png",
-        "thumb_key": "k.webp",
-        "preview_key": "k-p.webp",
-        **extra,
-    }
 
 
 def test_the_first_page_shows_the_kept_counts_and_they_follow_the_trash(alice_client, alice):
@@ -106,7 +91,10 @@ def test_the_triggers_come_back_after_they_were_dropped(alice):
     facet_summary.remove(connection)
     image_row(alice)  # not counted: no triggers
     assert facet_summary.differences() != []
-    facet_summary.install(connection)  # the triggers, and a fresh count
+    if connection.vendor == "sqlite":
+        facet_summary.ensure_sqlite_triggers(connection)  # what post_migrate runs: they were missing
+    else:
+        facet_summary.install(connection)  # the triggers, and a fresh count
     assert facet_summary.differences() == []
     image_row(alice)
     assert kept(alice) == {("txt2img", 0, False, 512, 512, ""): 2}

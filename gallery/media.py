@@ -14,15 +14,19 @@ is now signed by gallery/presign.py, the same URL as botocore's without its clie
 
 from __future__ import annotations
 
+import mimetypes
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 
 from . import presign
 
@@ -31,9 +35,55 @@ def new_key(folder: str, extension: str) -> str:
     return f"{folder}/{uuid.uuid4().hex}.{extension.lstrip('.')}"
 
 
+# Fresh keys tried before giving up; a second one is needed only if a random key was taken.
+_PUT_TRIES = 3
+
+
+class KeyTaken(Exception):
+    """The store refused to overwrite an existing object (only ever seen when forced in tests)."""
+
+
 def put(*, folder: str, extension: str, data: bytes) -> str:
-    """Store bytes under a fresh random key; returns the key."""
-    return default_storage.save(new_key(folder, extension), ContentFile(data))
+    """Store bytes under a fresh random key, never over an existing object; returns the key.
+
+    On S3 this is one conditional PUT (`If-None-Match: *`), so the store itself refuses to replace
+    an object, even for two writers racing. django-storages' `save` asks first whether the name is
+    free (a HEAD, with file_overwrite off), which leaves a race open, and then uploads through
+    s3transfer's machinery: timed against SeaweedFS, 14.2 ms a 20 KB put, against 5.5 ms for the
+    one PUT (and the ingest's three puts share two cores). Other storages keep `save`."""
+    storage = default_storage
+    if not isinstance(storage, S3Storage):
+        return storage.save(new_key(folder, extension), ContentFile(data))
+    for _ in range(_PUT_TRIES):
+        key = new_key(folder, extension)
+        try:
+            _put_new_object(storage, key, data)
+            return key
+        except KeyTaken:
+            continue
+    raise KeyTaken(f"no free key under {folder} after {_PUT_TRIES} tries")
+
+
+def _put_new_object(storage: S3Storage, key: str, data: bytes) -> None:
+    # The object's parameters as django-storages writes them: the configured object_parameters
+    # (Cache-Control), the content type guessed from the name, the default ACL if one is set.
+    params = storage.get_object_parameters(key)
+    params.setdefault("ContentType", mimetypes.guess_type(key)[0] or storage.default_content_type)
+    if "ACL" not in params and storage.default_acl:
+        params["ACL"] = storage.default_acl
+    try:
+        storage.connection.meta.client.put_object(
+            Bucket=storage.bucket_name,
+            # As django-storages names objects (gallery/presign.py does the same).
+            Key=storage._normalize_name(clean_name(key)),
+            Body=data,
+            IfNoneMatch="*",
+            **params,
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+            raise KeyTaken(key) from exc
+        raise
 
 
 def read(key: str) -> bytes:

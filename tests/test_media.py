@@ -74,3 +74,39 @@ def test_the_gallery_page_shows_the_same_thumbnail_urls_on_a_second_visit(alice_
     sources = [part.split('"', 1)[0] for part in first.split('src="')[1:] if "X-Amz-Signature" in part]
     assert len(sources) >= 3
     assert all(src in second for src in sources)
+
+
+def _requests_to_the_store() -> list[str]:
+    """The HTTP methods the storage's client sends from now on (botocore's own event hook)."""
+    from django.core.files.storage import default_storage
+
+    sent: list[str] = []
+    default_storage.connection.meta.client.meta.events.register(
+        "before-send.s3", lambda request, **_: sent.append(request.method)
+    )
+    return sent
+
+
+def test_a_put_is_one_request_to_the_store():
+    """Fails before: django-storages' save() sent a HEAD to ask whether the random name was free,
+    then the PUT (14 ms a put on SeaweedFS instead of 5.5)."""
+    sent = _requests_to_the_store()
+    key = media.put(folder="test", extension="webp", data=b"RIFF....WEBP")
+    assert sent == ["PUT"]
+    response = requests.get(media.url(key), timeout=10)
+    assert response.content == b"RIFF....WEBP"
+    assert response.headers["Content-Type"] == "image/webp"
+
+
+def test_a_put_never_replaces_an_object_even_when_its_key_is_taken(monkeypatch):
+    """The store itself refuses the overwrite (If-None-Match: *), and put takes another key."""
+    taken = media.put(folder="test", extension="txt", data=b"first")
+    keys = iter([taken, "test/fresh-key.txt"])
+    monkeypatch.setattr(media, "new_key", lambda folder, extension: next(keys))
+    try:
+        second = media.put(folder="test", extension="txt", data=b"second")
+        assert second == "test/fresh-key.txt"
+        assert media.read(taken) == b"first"
+        assert media.read(second) == b"second"
+    finally:
+        media.delete([taken, "test/fresh-key.txt"])

@@ -14,7 +14,6 @@ is now signed by gallery/presign.py, the same URL as botocore's without its clie
 
 from __future__ import annotations
 
-import mimetypes
 import threading
 import time
 import uuid
@@ -65,12 +64,10 @@ def put(*, folder: str, extension: str, data: bytes) -> str:
 
 
 def _put_new_object(storage: S3Storage, key: str, data: bytes) -> None:
-    # The object's parameters as django-storages writes them: the configured object_parameters
-    # (Cache-Control), the content type guessed from the name, the default ACL if one is set.
-    params = storage.get_object_parameters(key)
-    params.setdefault("ContentType", mimetypes.guess_type(key)[0] or storage.default_content_type)
-    if "ACL" not in params and storage.default_acl:
-        params["ACL"] = storage.default_acl
+    # The parameters django-storages' own save() writes (object_parameters' Cache-Control, the
+    # content type from the name, the default ACL), from its own method rather than a copy; its
+    # gzip option is not set here (STORAGES in settings), so the bytes go as they are.
+    params = storage._get_write_parameters(key)
     try:
         storage.connection.meta.client.put_object(
             Bucket=storage.bucket_name,

@@ -76,23 +76,28 @@ def test_the_gallery_page_shows_the_same_thumbnail_urls_on_a_second_visit(alice_
     assert all(src in second for src in sources)
 
 
-def _requests_to_the_store() -> list[str]:
-    """The HTTP methods the storage's client sends from now on (botocore's own event hook)."""
+@pytest.fixture
+def requests_to_the_store():
+    """The HTTP methods the storage's client sends during the test (botocore's own event hook,
+    taken off the shared client afterwards)."""
     from django.core.files.storage import default_storage
 
     sent: list[str] = []
-    default_storage.connection.meta.client.meta.events.register(
-        "before-send.s3", lambda request, **_: sent.append(request.method)
-    )
-    return sent
+    events = default_storage.connection.meta.client.meta.events
+
+    def record(request, **_):
+        sent.append(request.method)
+
+    events.register("before-send.s3", record)
+    yield sent
+    events.unregister("before-send.s3", record)
 
 
-def test_a_put_is_one_request_to_the_store():
+def test_a_put_is_one_request_to_the_store(requests_to_the_store):
     """Fails before: django-storages' save() sent a HEAD to ask whether the random name was free,
     then the PUT (14 ms a put on SeaweedFS instead of 5.5)."""
-    sent = _requests_to_the_store()
     key = media.put(folder="test", extension="webp", data=b"RIFF....WEBP")
-    assert sent == ["PUT"]
+    assert requests_to_the_store == ["PUT"]
     response = requests.get(media.url(key), timeout=10)
     assert response.content == b"RIFF....WEBP"
     assert response.headers["Content-Type"] == "image/webp"

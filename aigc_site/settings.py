@@ -135,20 +135,19 @@ else:
 # may run 600 s.
 # retry: a task not acknowledged within 660 s is handed out again; it must exceed timeout or a
 # still-running task would be started twice. Tasks are idempotent anyway (see gallery/tasks.py).
-# max_attempts: a crashed task is re-run at most 3 times.
 
 Q_CLUSTER = {
     "name": env_str("Q_CLUSTER_NAME", "aigc"),
     "workers": env_int("Q_WORKERS", 4),
     "timeout": env_int("Q_TIMEOUT", 600),
     "retry": env_int("Q_RETRY", 660),
-    "max_attempts": 3,
+    "max_attempts": 3,  # a crashed task is re-run at most 3 times
     "queue_limit": 50,
     "bulk": 1,
     "catch_up": False,
     "poll": 0.05,  # the ORM broker's sleep on an empty queue, half of it in each hand-over (bench/loop.py)
     "ack_failures": True,
-    "save_limit": 1000,
+    "save_limit": 0,  # no pruning after each task: gallery/task_results.py says why and prunes daily
     "sync": env_bool("Q_SYNC", False),
 }
 if REDIS_URL:
@@ -189,8 +188,9 @@ TRASH_RETENTION_DAYS = env_int("TRASH_RETENTION_DAYS", 30)
 # An object in the bucket that no row names is only an orphan once it is this old: an ingest or
 # upload may be about to attach it (the orphan sweep and check_invariants both wait this long).
 STORAGE_ORPHAN_GRACE_HOURS = env_int("STORAGE_ORPHAN_GRACE_HOURS", 24)
-if TRASH_RETENTION_DAYS < 1 or STORAGE_ORPHAN_GRACE_HOURS < 1:
-    raise ImproperlyConfigured("TRASH_RETENTION_DAYS and STORAGE_ORPHAN_GRACE_HOURS must be at least 1")
+Q_SUCCESS_KEEP_DAYS = env_int("Q_SUCCESS_KEEP_DAYS", 7)  # django-q2's successes (gallery/task_results.py)
+if min(TRASH_RETENTION_DAYS, STORAGE_ORPHAN_GRACE_HOURS, Q_SUCCESS_KEEP_DAYS) < 1:
+    raise ImproperlyConfigured("TRASH_RETENTION_DAYS, STORAGE_ORPHAN_GRACE_HOURS, Q_SUCCESS_KEEP_DAYS: not below 1")
 
 STORAGES = {
     "default": {

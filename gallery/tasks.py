@@ -207,3 +207,11 @@ def forget_idempotency_keys() -> int:
     from .idempotency import purge_expired
 
     return purge_expired()
+
+
+def forget_successful_tasks() -> int:
+    """Daily: forget django-q2's successful tasks older than Q_SUCCESS_KEEP_DAYS
+    (gallery/task_results.py)."""
+    from .task_results import forget_old_successes
+
+    return forget_old_successes()
